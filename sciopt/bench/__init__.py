@@ -1,0 +1,14 @@
+"""Benchmark plumbing: timing, environment records, suite discovery and reports."""
+
+from ._env import environment as environment
+from ._report import markdown_table as markdown_table
+from ._report import suite_markdown as suite_markdown
+from ._report import write_suite as write_suite
+from ._runner import available_suites as available_suites
+from ._runner import load_suite as load_suite
+from ._runner import run_suite as run_suite
+from ._timing import block as block
+from ._timing import compiled_memory as compiled_memory
+from ._timing import device_peak_bytes as device_peak_bytes
+from ._timing import peak_rss_bytes as peak_rss_bytes
+from ._timing import time_call as time_call

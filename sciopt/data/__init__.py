@@ -1,0 +1,11 @@
+"""Datasets in the PDEBench HDF5 layout: write, read, validate, inspect, split and load."""
+
+from ._hdf5 import DatasetError as DatasetError
+from ._hdf5 import PDEDataset as PDEDataset
+from ._hdf5 import inspect_dataset as inspect_dataset
+from ._hdf5 import read_dataset as read_dataset
+from ._hdf5 import write_dataset as write_dataset
+from ._loader import batch_source as batch_source
+from ._loader import iterate_batches as iterate_batches
+from ._loader import split as split
+from ._loader import split_indices as split_indices

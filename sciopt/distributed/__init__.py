@@ -1,0 +1,3 @@
+"""Device mesh helpers for data-parallel runs."""
+
+from ._mesh import data_mesh as data_mesh

@@ -1,0 +1,1 @@
+"""PDE-constrained optimization; the public API arrives with its issue."""

@@ -1,0 +1,1 @@
+"""Optimisers (MultiAdam, Gauss-Newton); the public API arrives with its issue."""

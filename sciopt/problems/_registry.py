@@ -1,0 +1,161 @@
+"""The PDE registry: problems by name, with typed, validated parameters."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import Array, Float
+
+from ..geometry import AbstractDomain
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A problem parameter.
+
+    **Fields:**
+
+    - `name`, `default`, `doc`.
+    - `kind`: `float`, `int`, `str` or `bool`.
+    - `check`: optional `value -> str | None`; a string is the reason the value is rejected.
+    - `choices`: allowed values (for `str` parameters).
+    """
+
+    name: str
+    default: Any
+    doc: str
+    kind: type = float
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def coerce(self, problem: str, value: Any) -> Any:
+        where = f"parameter {self.name!r} of problem {problem!r}"
+        if isinstance(value, str) and self.kind is not str:
+            value = _parse(value, self.kind, where)
+        if self.kind is float:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        elif self.kind is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.kind)
+        if not ok:
+            raise ValueError(f"{where} must be of type {self.kind.__name__}; got {value!r} "
+                             f"({type(value).__name__})")
+        value = self.kind(value)
+        if self.kind is float and not np.isfinite(value):
+            raise ValueError(f"{where} must be finite; got {value}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{where} must be one of {', '.join(map(repr, self.choices))}; "
+                             f"got {value!r}")
+        if self.check is not None:
+            reason = self.check(value)
+            if reason:
+                raise ValueError(f"{where} {reason}; got {value!r}")
+        return value
+
+
+def _parse(text: str, kind: type, where: str) -> Any:
+    try:
+        if kind is bool:
+            if text.lower() in ("true", "1", "yes"):
+                return True
+            if text.lower() in ("false", "0", "no"):
+                return False
+            raise ValueError
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{where} must be of type {kind.__name__}; got {text!r}") from None
+
+
+def positive(value: Any) -> str | None:
+    return None if value > 0 else "must be positive"
+
+
+class AbstractProblem(eqx.Module):
+    """A PDE problem: equation, domain, initial/boundary conditions, parameters, reference.
+
+    Concrete problems are registered with `register` and built with `get(name, **params)`.
+    """
+
+    @property
+    @abc.abstractmethod
+    def domain(self) -> AbstractDomain:
+        """The spatial domain."""
+
+    @property
+    @abc.abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """The parameter values this problem was built with."""
+
+    @abc.abstractmethod
+    def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"]
+                  ) -> Float[Array, "t ... c"]:
+        """The reference solution on the grid `coords` (by axis) at times `t`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    name: str
+    factory: Callable[..., AbstractProblem]
+    params: tuple[Param, ...]
+    summary: str
+    family: str
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register(name: str, factory: Callable[..., AbstractProblem], params: tuple[Param, ...], *,
+             summary: str, family: str) -> None:
+    """Register a problem factory under `name` (called with validated keyword parameters)."""
+    if name in _REGISTRY:
+        raise ValueError(f"problem {name!r} is already registered")
+    _REGISTRY[name] = _Entry(name, factory, tuple(params), summary, family)
+
+
+def names() -> list[str]:
+    """The registered problem names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _entry(name: str) -> _Entry:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def describe(name: str) -> dict[str, Any]:
+    """A JSON-serialisable description of a problem and its parameters."""
+    e = _entry(name)
+    return {
+        "name": e.name,
+        "family": e.family,
+        "summary": e.summary,
+        "parameters": [
+            {"name": p.name, "type": p.kind.__name__, "default": p.default, "doc": p.doc}
+            for p in e.params
+        ],
+    }
+
+
+def get(name: str, **params: Any) -> AbstractProblem:
+    """Build the problem `name` with `params` (others take their defaults).
+
+    Unknown names and parameters, wrong types and out-of-range values raise `ValueError`
+    that names the problem, the parameter and what is allowed.
+    """
+    e = _entry(name)
+    known = {p.name: p for p in e.params}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        allowed = ", ".join(known) or "none"
+        raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for problem "
+                         f"{name!r}; allowed: {allowed}")
+    values = {k: p.coerce(name, params.get(k, p.default)) for k, p in known.items()}
+    return e.factory(**values)

@@ -1,0 +1,1 @@
+"""Classical reference solvers; the public API arrives with its issue."""

@@ -1,0 +1,17 @@
+"""The fit loop every sciopt method uses: compiled chunks, progress, metrics, atomic
+checkpoints, bitwise resume, a NaN/Inf guard and data-parallel sharding."""
+
+from ._checkpoint import CheckpointError as CheckpointError
+from ._checkpoint import latest_checkpoint as latest_checkpoint
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
+from ._fit import FitResult as FitResult
+from ._fit import NonFiniteError as NonFiniteError
+from ._fit import TrainState as TrainState
+from ._fit import fit as fit
+from ._progress import ProgressReporter as ProgressReporter
+from ._sources import AbstractBatchSource as AbstractBatchSource
+from ._sources import ArrayBatches as ArrayBatches
+from ._sources import ArrayBatchState as ArrayBatchState
+from ._sources import FullBatch as FullBatch
+from ._sources import SampledBatches as SampledBatches
