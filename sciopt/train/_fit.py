@@ -130,6 +130,13 @@ def _shard_batch(batch: PyTree[Array], mesh: jax.sharding.Mesh | None) -> PyTree
     )
 
 
+def _replicate(tree: PyTree, mesh: jax.sharding.Mesh) -> PyTree:
+    """Place every array of `tree` on all devices of `mesh`."""
+    arrays, static = eqx.partition(tree, eqx.is_array)
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    return eqx.combine(jax.device_put(arrays, sharding), static)
+
+
 @eqx.filter_jit
 def _run_chunk(state: TrainState, num: Int[Array, ""], source: AbstractBatchSource,
                loss: LossFn, optimizer: optax.GradientTransformation, model_static: PyTree,
@@ -312,9 +319,8 @@ def fit(
                     f"the batch size {leaf.shape[0]} is not divisible by the {size} devices of "
                     f"mesh axis {mesh.axis_names[0]!r}; choose a multiple of {size}"
                 )
-        replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-        state = jax.device_put(state, replicated)
-        source = jax.device_put(source, replicated)
+        state = _replicate(state, mesh)
+        source = _replicate(source, mesh)
 
     initial_state = state
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -334,7 +340,7 @@ def fit(
                                  f"num_steps={num_steps}; raise num_steps or use another "
                                  f"checkpoint_dir")
             if mesh is not None:
-                state = jax.device_put(state, replicated)
+                state = _replicate(state, mesh)
     if metrics_file is not None:
         # Records past the starting step came from a run that was killed after them.
         _truncate_metrics(metrics_file, int(state.step))
@@ -384,6 +390,8 @@ def fit(
                     latest = latest_checkpoint(ckpt_dir) if ckpt_dir is not None else None
                     if latest is not None:
                         _, state, _ = load_checkpoint(latest, initial_state)
+                        if mesh is not None:
+                            state = _replicate(state, mesh)
                     else:
                         state = initial_state
                     step = int(state.step)

@@ -1,0 +1,5 @@
+"""`python -m sciopt.cli` is the `sciopt` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,50 @@
+"""The problem registry and the periodic heat problem."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciopt import problems
+
+
+def test_registry_lists_and_describes():
+    assert "heat1d" in problems.names()
+    d = problems.describe("heat1d")
+    assert [p["name"] for p in d["parameters"]] == ["nu", "modes", "t_final"]
+    p = problems.get("heat1d", nu="0.25", modes=3)  # strings are parsed, as from a CLI
+    assert p.parameters == {"nu": 0.25, "modes": 3, "t_final": 1.0}
+
+
+@pytest.mark.parametrize(
+    "name, params, match",
+    [
+        ("heat", {}, "unknown problem 'heat'; known problems: .*heat1d"),
+        ("heat1d", {"viscosity": 1.0}, "unknown parameter.*'viscosity'.*allowed: nu, modes"),
+        ("heat1d", {"nu": -1.0}, "'nu' of problem 'heat1d' must be positive"),
+        ("heat1d", {"nu": 0.0}, "must be positive"),
+        ("heat1d", {"nu": "abc"}, "must be of type float; got 'abc'"),
+        ("heat1d", {"nu": float("nan")}, "must be finite"),
+        ("heat1d", {"modes": 2.5}, "'modes' .* must be of type int"),
+        ("heat1d", {"modes": 0}, "at least 1"),
+    ],
+)
+def test_bad_problem_input(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        problems.get(name, **params)
+
+
+def test_heat_exact_solution_satisfies_the_equation():
+    p = problems.get("heat1d", nu=0.3, modes=5)
+    x = jnp.linspace(0.1, 6.0, 7)
+    t = jnp.linspace(0.0, 1.0, 7)
+    r = jax.vmap(lambda a, b: p.residual(p.solution, a, b))(x, t)
+    assert float(jnp.max(jnp.abs(r))) < 1e-13
+    grid = {"x": jnp.linspace(0, 2 * jnp.pi, 32, endpoint=False)}
+    ref = p.reference(grid, jnp.array([0.0, 0.5]))
+    assert ref.shape == (2, 32, 1)
+    np.testing.assert_allclose(ref[0, :, 0], p.initial_condition(grid["x"]), rtol=1e-15)
+    # Mode k decays as exp(-nu k^2 t): check the Fourier coefficients at t = 0.5.
+    coef = -np.fft.rfft(np.asarray(ref[1, :, 0])).imag / 16
+    k = np.arange(1, 6)
+    np.testing.assert_allclose(coef[1:6], np.exp(-0.3 * k**2 * 0.5) / k, rtol=1e-12)
