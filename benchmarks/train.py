@@ -61,15 +61,10 @@ def _python_loop(loss, model, optimizer, data, steps, key):
     return run, step, (params, optimizer.init(params), data.init(key))
 
 
-def run(config: dict) -> dict:
-    quick = config.get("quick", False)
-    out_dir: Path = config["out_dir"]
-    repeats = config.get("repeats", 3 if quick else 5)
-    steps = 500 if quick else 3000
-    width, depth, n, batch = 64, 3, 4096, 256
-    dtype = jnp.float32
+def _case(label, width, depth, n, batch, steps, repeats, tmp):
+    """Time every variant on one problem. Returns table rows, steps/s by variant, losses."""
     optimizer = optax.adam(1e-3)
-    model, data, loss = _problem(width, depth, n, batch, dtype)
+    model, data, loss = _problem(width, depth, n, batch, jnp.float32)
     key = jax.random.key(1)
 
     def ours(chunk, ckpt_dir=None, every=None):
@@ -81,62 +76,81 @@ def run(config: dict) -> dict:
         return call
 
     loop, step_fn, step_args = _python_loop(loss, model, optimizer, data, steps, key)
-    rows, rates = [], {}
     base = time_call(loop, repeats=repeats)
-    rates["python loop + jit step"] = steps / base["median_s"]
-    variants = [("fit, chunk 100", ours(100)), ("fit, chunk 500", ours(500))]
+    rates = {"python loop + jit step": steps / base["median_s"]}
+    rows = [[label, "python loop + jit step", base["median_s"], rates["python loop + jit step"],
+             1.0]]
+    variants = [("fit, chunk 100", ours(100)), ("fit, chunk 500", ours(500)),
+                (f"fit, chunk 100, checkpoint every {steps // 10}",
+                 ours(100, tmp / f"ck-{label}", steps // 10))]
+    for name, fn in variants:
+        t = time_call(fn, repeats=repeats)
+        rates[name] = steps / t["median_s"]
+        rows.append([label, name, t["median_s"], rates[name],
+                     rates[name] / rates["python loop + jit step"]])
+    losses = ours(100)()
+    return rows, rates, losses, compiled_memory(step_fn, *step_args), variants[-1][0]
+
+
+def run(config: dict) -> dict:
+    quick = config.get("quick", False)
+    out_dir: Path = config["out_dir"]
+    repeats = config.get("repeats", 3 if quick else 5)
+    steps = 500 if quick else 3000
+    cases = {  # label: (width, depth, samples, batch)
+        "small (PINN-sized)": (32, 2, 1024, 32),
+        "medium": (64, 3, 4096, 256),
+    }
     tmp = Path(tempfile.mkdtemp(prefix="sciopt-bench-"))
+    rows, results = [], {}
     try:
-        variants.append((f"fit, chunk 100, checkpoint every {steps // 10}",
-                         ours(100, tmp / "ck", steps // 10)))
-        timings = {name: time_call(fn, repeats=repeats) for name, fn in variants}
+        for label, (width, depth, n, batch) in cases.items():
+            case_rows, rates, losses, mem, ck_name = _case(label, width, depth, n, batch, steps,
+                                                           repeats, tmp)
+            rows += case_rows
+            results[label] = {"steps_per_second": rates, "final_loss": float(losses[-1]),
+                              "step_memory_bytes": mem, "losses": losses,
+                              "speedup_vs_python_loop": rates["fit, chunk 100"]
+                              / rates["python loop + jit step"],
+                              "checkpoint_overhead": rates["fit, chunk 100"] / rates[ck_name] - 1}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows.append(["python loop + jit step", base["median_s"], steps / base["median_s"], 1.0])
-    for name, t in timings.items():
-        rate = steps / t["median_s"]
-        rates[name] = rate
-        rows.append([name, t["median_s"], rate, rate / rates["python loop + jit step"]])
-
-    losses = fit(loss, model, optimizer, data, steps, key=key, chunk_size=100,
-                 progress="off").losses
-    step_mem = compiled_memory(step_fn, *step_args)
 
     fig, ax = figure()
-    ax.semilogy(np.arange(1, steps + 1), losses)
+    for label, r in results.items():
+        ax.semilogy(np.arange(1, steps + 1), r.pop("losses"), label=label)
     ax.set_xlabel("step")
     ax.set_ylabel("MSE")
-    ax.set_title(f"fit: MLP {width}x{depth}, batch {batch}, Adam")
+    ax.legend()
+    ax.set_title("fit: MLP regression, Adam 1e-3")
     loss_png = save(fig, out_dir / "train_loss.png")
-    fig, ax = figure()
-    names = list(rates)
-    ax.barh(names, [rates[k] for k in names])
+    fig, ax = figure(9.0, 4.5)
+    names = [f"{r[0]}: {r[1]}" for r in rows]
+    ax.barh(names, [r[3] for r in rows])
     ax.set_xlabel("steps / s (higher is better)")
     ax.set_title("fit loop throughput")
     rate_png = save(fig, out_dir / "train_throughput.png")
 
-    speedup = rates["fit, chunk 100"] / rates["python loop + jit step"]
-    ck_name = variants[-1][0]
-    overhead = rates["fit, chunk 100"] / rates[ck_name] - 1
+    headline = "; ".join(
+        f"{label}: fit {r['speedup_vs_python_loop']:.2f}x the steps/s of a Python loop over a "
+        f"jitted step, checkpoints every {steps // 10} steps cost "
+        f"{100 * r['checkpoint_overhead']:.0f}%" for label, r in results.items())
     return {
         "title": "Training loop (sciopt.train.fit)",
-        "summary": (f"{steps} Adam steps of an MLP regression (width {width}, depth {depth}, "
-                    f"batch {batch}, {n} samples, float32): fit runs {speedup:.2f}x the steps/s "
-                    f"of a Python loop over a jitted step; checkpoints every {steps // 10} steps "
-                    f"cost {100 * overhead:.1f}%."),
+        "summary": f"{steps} Adam steps of an MLP regression (float32). {headline}.",
         "dtype": "float32",
-        "config": {"steps": steps, "width": width, "depth": depth, "batch": batch,
-                   "samples": n, "repeats": repeats},
+        "config": {"steps": steps, "repeats": repeats,
+                   "cases": {k: dict(zip(("width", "depth", "samples", "batch"), v,
+                                         strict=True)) for k, v in cases.items()}},
         "tables": [{
             "title": "Throughput",
-            "columns": ["variant", "median wall (s)", "steps/s", "vs python loop"],
+            "columns": ["case", "variant", "median wall (s)", "steps/s", "vs python loop"],
             "rows": rows,
-            "notes": (f"Median of {repeats} repeats after one warm-up call. Memory XLA plans "
-                      f"for one step: {step_mem} bytes; process peak RSS "
-                      f"{peak_rss_bytes() / 2**20:.0f} MiB. Final loss {losses[-1]:.3e}."),
+            "notes": (f"Median of {repeats} repeats after one warm-up call; same model, data, "
+                      f"optimiser and steps for every variant. Memory XLA plans for one step: "
+                      + ", ".join(f"{k} {v['step_memory_bytes']} B" for k, v in results.items())
+                      + f"; process peak RSS {peak_rss_bytes() / 2**20:.0f} MiB."),
         }],
-        "metrics": {"speedup_vs_python_loop": speedup, "checkpoint_overhead": overhead,
-                    "final_loss": float(losses[-1]), "step_memory_bytes": step_mem,
-                    "peak_rss_bytes": peak_rss_bytes(), "steps_per_second": rates},
+        "metrics": {"cases": results, "peak_rss_bytes": peak_rss_bytes()},
         "figures": [loss_png, rate_png],
     }

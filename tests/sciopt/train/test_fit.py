@@ -229,3 +229,27 @@ def test_no_recompile_on_second_call():
     n = len(traces)
     fit(counted, MODEL, OPT, data, 4, key=jax.random.key(5), chunk_size=2, progress="off")
     assert len(traces) - n == 1  # only the up-front shape check traces again
+
+
+def test_progress_bar_on_a_terminal_stream():
+    import io
+
+    from sciopt.train import ProgressReporter
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    reporter = ProgressReporter(100, 0, stream=stream, description="demo")
+    assert reporter.mode == "bar"
+    reporter.update(50, 1.25e-3, 321.0)
+    reporter.update(100, 1.0e-3, 320.0)
+    reporter.close()
+    text = stream.getvalue()
+    assert "demo" in text and "100/100" in text and "1.0000e-03" in text
+    plain = io.StringIO()
+    lines = ProgressReporter(10, 0, stream=plain, every_seconds=0.0)
+    assert lines.mode == "lines"
+    lines.update(10, 0.5, 9.0)
+    assert plain.getvalue().strip() == "fit: step 10/10  loss 5.0000e-01  9.0 steps/s"

@@ -1,0 +1,23 @@
+"""Every example runs (in a reduced mode) and saves its figure."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_example_runs_and_saves_a_png(name, tmp_path):
+    args = REDUCED.get(name, [])
+    if name == "fit_with_checkpoints.py":
+        args = [*args, "--out", str(tmp_path / "run")]
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    pngs = list(tmp_path.glob("*.png"))
+    assert pngs and pngs[0].read_bytes()[:4] == b"\x89PNG"
