@@ -1,0 +1,348 @@
+"""Collapsed second-order Taylor mode: one forward pass that carries, for every intermediate,
+its value, its first-order derivatives along S directions, and the *sum over directions* of
+its second-order derivatives.
+
+For directions v_1..v_S this returns f(x), [Df(x) v_s]_s and sum_s D^2 f(x)[v_s, v_s]. With
+the standard basis as directions the last is the exact Laplacian (the forward Laplacian of
+Li et al., 2023, "Forward Laplacian: a new computational framework for neural network-based
+variational Monte Carlo"; collapsed Taylor mode of Dangel et al., 2024); with random
+directions it is the STDE estimator's sum (Shi et al., NeurIPS 2024).
+
+The function is traced to a jaxpr and interpreted primitive by primitive:
+
+- linear primitives (reshape, broadcast, slicing, sums, concatenation, ...) map the three
+  parts through the primitive, with no second-order term;
+- elementwise unary primitives use f'(a) and f''(a) from jax's own derivative rules;
+- bilinear primitives (mul, dot_general, conv) add the cross term 2 sum_s B(Da_s, Db_s);
+- call primitives (jit, custom_jvp/vjp, remat) are interpreted recursively;
+- any other differentiable primitive goes through a generic rule built from nested `jvp`.
+
+When the directions are rows of the identity (the exact Laplacian, or sparse STDE) and the
+input enters a matrix product directly, as in every MLP's first layer, the product of the
+weight with the identity is never formed: the derivative is a slice of the weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.extend import core as jcore
+from jaxtyping import Array, Float, Int
+
+
+class Rows:
+    """Directions that are rows of the d x d identity, kept symbolic: `e_{index[s]}`."""
+
+    def __init__(self, index: Int[Array, " s"], dim: int):
+        self.index = index
+        self.dim = dim
+
+    @property
+    def count(self) -> int:
+        return int(self.index.shape[0])
+
+    def dense(self, dtype) -> Array:
+        return jax.nn.one_hot(self.index, self.dim, dtype=dtype)
+
+
+# (value, first-order directional derivatives [S, *shape] | Rows | None, collapsed second
+# order [*shape] | None). None means "zero": the value does not depend on x.
+_Triple = tuple[Array, Any, Any]
+
+_CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr",
+          "core_call": "call_jaxpr", "remat": "jaxpr", "checkpoint": "jaxpr",
+          "custom_jvp_call": "call_jaxpr", "custom_vjp_call": "call_jaxpr",
+          "custom_vjp_call_jaxpr": "fun_jaxpr"}
+
+# Primitive -> the argument slots in which it is (jointly) linear; None: all arguments.
+_LINEAR: dict[str, tuple[int, ...] | None] = {
+    "neg": (0,), "reshape": (0,), "broadcast_in_dim": (0,), "transpose": (0,),
+    "squeeze": (0,), "expand_dims": (0,), "rev": (0,), "slice": (0,), "copy": (0,),
+    "copy_p": (0,), "reduce_precision": (0,), "real": (0,), "imag": (0,), "conj": (0,),
+    "reduce_sum": (0,), "cumsum": (0,), "convert_element_type": (0,), "dynamic_slice": (0,),
+    "gather": (0,), "split": (0,), "sharding_constraint": (0,), "optimization_barrier": None,
+    "add": None, "sub": None, "add_any": None, "concatenate": None, "pad": (0, 1),
+    "dynamic_update_slice": (0, 1), "scatter-add": (0, 2), "scatter_add": (0, 2),
+}
+
+_UNARY = {
+    "tanh", "exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos",
+    "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "logistic", "sqrt", "rsqrt", "cbrt",
+    "integer_pow", "abs", "erf", "erfc", "erf_inv", "lgamma", "digamma", "square", "sign",
+    "floor", "ceil", "round",
+}
+
+_BILINEAR = {"mul", "dot_general", "conv_general_dilated"}
+
+
+def _bind(eqn: jcore.JaxprEqn) -> Callable[..., list[Array]]:
+    bound = eqn.primitive.get_bind_params(eqn.params)
+    if isinstance(bound, tuple):  # older jax: (subfuns, params)
+        subfuns, params = bound
+    else:
+        subfuns, params = (), bound
+
+    def call(*args):
+        out = eqn.primitive.bind(*subfuns, *args, **params)
+        return list(out) if eqn.primitive.multiple_results else [out]
+
+    return call
+
+
+def _is_float(x: Any) -> bool:
+    return jnp.issubdtype(jnp.result_type(x), jnp.inexact)
+
+
+class _Interpreter:
+    def __init__(self, num_directions: int, compute_second: bool = True):
+        self.s = num_directions
+        self.second = compute_second
+
+    # -- helpers -----------------------------------------------------------------------
+    def dense(self, j: Any, like: Array) -> Array | None:
+        if isinstance(j, Rows):
+            return j.dense(jnp.result_type(like))
+        return j
+
+    def zeros_j(self, like: Array) -> Array:
+        return jnp.zeros((self.s, *jnp.shape(like)), jnp.result_type(like))
+
+    # -- the interpreter ---------------------------------------------------------------
+    def run(self, jaxpr: jcore.Jaxpr, consts: Sequence[Array], args: Sequence[_Triple]
+            ) -> list[_Triple]:
+        env: dict[Any, _Triple] = {}
+
+        def read(v) -> _Triple:
+            if isinstance(v, jcore.Literal):
+                return v.val, None, None
+            return env[v]
+
+        for var, c in zip(jaxpr.constvars, consts, strict=True):
+            env[var] = (c, None, None)
+        for var, a in zip(jaxpr.invars, args, strict=True):
+            env[var] = a
+        for eqn in jaxpr.eqns:
+            ins = [read(v) for v in eqn.invars]
+            if all(j is None and h is None for _, j, h in ins):
+                outs = [(o, None, None) for o in _bind(eqn)(*[v for v, _, _ in ins])]
+            else:
+                outs = self.rule(eqn, ins)
+            for var, out in zip(eqn.outvars, outs, strict=True):
+                if not isinstance(var, jcore.DropVar):
+                    value, j, h = out
+                    env[var] = out if _is_float(value) else (value, None, None)
+        return [read(v) for v in jaxpr.outvars]
+
+    def rule(self, eqn: jcore.JaxprEqn, ins: list[_Triple]) -> list[_Triple]:
+        name = eqn.primitive.name
+        if name in _CALLS and _CALLS[name] in eqn.params:
+            closed = eqn.params[_CALLS[name]]
+            inner = closed.jaxpr if hasattr(closed, "jaxpr") else closed
+            consts = closed.consts if hasattr(closed, "consts") else ()
+            return self.run(inner, consts, ins)
+        if name in _BILINEAR:
+            return self.bilinear(eqn, ins)
+        if name == "div" and ins[1][1] is None and ins[1][2] is None:
+            return self.linear(eqn, ins, (0,))
+        if name in _LINEAR:
+            slots = _LINEAR[name]
+            return self.linear(eqn, ins, tuple(range(len(ins))) if slots is None else slots)
+        if name in _UNARY and len(ins) == 1:
+            return self.unary(eqn, ins[0])
+        return self.generic(eqn, ins)
+
+    def linear(self, eqn, ins: list[_Triple], slots: tuple[int, ...]) -> list[_Triple]:
+        call = _bind(eqn)
+        values = [v for v, _, _ in ins]
+        outs = call(*values)
+        active = [i for i in slots if ins[i][1] is not None or ins[i][2] is not None]
+
+        def with_slots(parts):
+            # Jointly linear in `slots`: the derivative maps zero the inactive ones.
+            args = list(values)
+            for i in slots:
+                args[i] = jnp.zeros_like(values[i])
+            for i, p in zip(active, parts, strict=True):
+                args[i] = p
+            return call(*args)
+
+        js = [self.dense(ins[i][1], values[i]) for i in active]
+        if all(j is None for j in js):
+            j_out = [None] * len(outs)
+        else:
+            js = [self.zeros_j(values[i]) if j is None else j for i, j in zip(active, js,
+                                                                              strict=True)]
+            j_out = jax.vmap(lambda *p: with_slots(p))(*js)
+        hs = [ins[i][2] for i in active]
+        if not self.second or all(h is None for h in hs):
+            h_out = [None] * len(outs)
+        else:
+            hs = [jnp.zeros_like(values[i]) if h is None else h
+                  for i, h in zip(active, hs, strict=True)]
+            h_out = with_slots(hs)
+        return list(zip(outs, j_out, h_out, strict=True))
+
+    def unary(self, eqn, inp: _Triple) -> list[_Triple]:
+        call = _bind(eqn)
+        a, j, h = inp
+
+        def g(u):
+            return call(u)[0]
+
+        ones = jnp.ones_like(a)
+        y, d1 = jax.jvp(g, (a,), (ones,))
+        j = self.dense(j, a)
+        j_out = None if j is None else d1 * j
+        h_out = None
+        if self.second:
+            d2 = jax.jvp(lambda u: jax.jvp(g, (u,), (jnp.ones_like(u),))[1], (a,), (ones,))[1]
+            h_out = d1 * h if h is not None else None
+            if j is not None:
+                term = d2 * jnp.sum(j * j, axis=0)
+                h_out = term if h_out is None else h_out + term
+        return [(y, j_out, h_out)]
+
+    def _rows_product(self, eqn, a, rows: Rows, rows_is_rhs: bool) -> Array | None:
+        """dot_general(W, e_i) without forming the identity: a slice of W."""
+        if eqn.primitive.name != "dot_general":
+            return None
+        (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+        own, other = (rc, lc) if rows_is_rhs else (lc, rc)
+        if lb or rb or tuple(own) != (0,) or len(other) != 1:
+            return None
+        w = jnp.moveaxis(jnp.asarray(a), other[0], 0)
+        out_dtype = eqn.outvars[0].aval.dtype
+        return jnp.take(w, rows.index, axis=0).astype(out_dtype)
+
+    def bilinear(self, eqn, ins: list[_Triple]) -> list[_Triple]:
+        call = _bind(eqn)
+
+        def b(x, y):
+            return call(x, y)[0]
+
+        (a, ja, ha), (c, jc, hc) = ins
+        y = b(a, c)
+        parts = []
+        if ja is not None:
+            fast = self._rows_product(eqn, c, ja, False) if isinstance(ja, Rows) else None
+            parts.append(fast if fast is not None
+                         else jax.vmap(b, (0, None))(self.dense(ja, a), c))
+        if jc is not None:
+            fast = self._rows_product(eqn, a, jc, True) if isinstance(jc, Rows) else None
+            parts.append(fast if fast is not None
+                         else jax.vmap(b, (None, 0))(a, self.dense(jc, c)))
+        j_out = sum(parts[1:], parts[0]) if parts else None
+        h_out = None
+        if self.second:
+            terms = []
+            if ha is not None:
+                terms.append(b(ha, c))
+            if hc is not None:
+                terms.append(b(a, hc))
+            if ja is not None and jc is not None:
+                cross = jax.vmap(b)(self.dense(ja, a), self.dense(jc, c))
+                terms.append(2 * jnp.sum(cross, axis=0))
+            h_out = sum(terms[1:], terms[0]) if terms else None
+        return [(y, j_out, h_out)]
+
+    def generic(self, eqn, ins: list[_Triple]) -> list[_Triple]:
+        """Any differentiable primitive, from nested jvps of the primitive itself."""
+        call = _bind(eqn)
+        values = [v for v, _, _ in ins]
+        active = [i for i, (v, j, h) in enumerate(ins)
+                  if (j is not None or h is not None) and _is_float(v)]
+
+        def f(*parts):
+            args = list(values)
+            for i, p in zip(active, parts, strict=True):
+                args[i] = p
+            return call(*args)
+
+        primals = [values[i] for i in active]
+        outs = f(*primals)
+        js = [self.dense(ins[i][1], values[i]) for i in active]
+        has_j = any(j is not None for j in js)
+        js = [self.zeros_j(values[i]) if j is None else j for i, j in zip(active, js,
+                                                                          strict=True)]
+
+        def push(t):
+            return jax.jvp(f, primals, list(t))[1]
+
+        j_out = jax.vmap(lambda *t: push(t))(*js) if has_j else [None] * len(outs)
+        h_out = [None] * len(outs)
+        if self.second:
+            hs = [ins[i][2] for i in active]
+            acc = None
+            if any(h is not None for h in hs):
+                hs = [jnp.zeros_like(values[i]) if h is None else h
+                      for i, h in zip(active, hs, strict=True)]
+                acc = push(hs)
+            if has_j:
+                def second(*t):
+                    return jax.jvp(lambda *u: jax.jvp(f, list(u), list(t))[1], primals,
+                                   list(t))[1]
+
+                sec = [jnp.sum(s, axis=0) if _is_float(o) else None
+                       for s, o in zip(jax.vmap(second)(*js), outs, strict=True)]
+                acc = sec if acc is None else [p if q is None else p + q
+                                               for p, q in zip(acc, sec, strict=True)]
+            if acc is not None:
+                h_out = acc
+        return [(o, j, h) if _is_float(o) else (o, None, None)
+                for o, j, h in zip(outs, j_out, h_out, strict=True)]
+
+
+def collapsed_taylor(
+    f: Callable[[Float[Array, "..."]], Float[Array, "..."]],
+    x: Float[Array, "..."],
+    directions: Rows | Float[Array, "s ..."],
+    *,
+    second_order: bool = True,
+) -> tuple[Array, Array, Array | None]:
+    """Value, first derivatives along each direction, and the collapsed second derivative.
+
+    **Arguments:**
+
+    - `f`: a traceable function of one array.
+    - `x`: the point.
+    - `directions`: `Rows` (rows of the identity over the flattened `x`) or an array
+      `[S, *x.shape]`.
+    - `second_order`: also compute `sum_s D^2 f(x)[v_s, v_s]`.
+
+    **Returns:**
+
+    `(f(x), [Df(x) v_s]_s of shape [S, *out], sum_s D^2 f(x)[v_s, v_s] or None)`.
+    """
+    x = jnp.asarray(x)
+    shape = x.shape
+    flat = x.reshape(-1)
+
+    def f_flat(z):
+        return f(z.reshape(shape))
+
+    if isinstance(directions, Rows):
+        s, tangent = directions.count, directions
+    else:
+        directions = jnp.asarray(directions, dtype=x.dtype)
+        s, tangent = directions.shape[0], directions.reshape(directions.shape[0], -1)
+    closed = jax.make_jaxpr(f_flat)(flat)
+    interp = _Interpreter(s, second_order)
+    ((y, j, h),) = interp.run(closed.jaxpr, closed.consts, [(flat, tangent, None)])
+    if j is None:
+        j = jnp.zeros((s, *jnp.shape(y)), jnp.result_type(y))
+    elif isinstance(j, Rows):
+        j = j.dense(jnp.result_type(y))
+    if second_order and h is None:
+        h = jnp.zeros_like(y)
+    return y, j, h
+
+
+def basis(dim: int) -> Rows:
+    """All rows of the `dim x dim` identity."""
+    return Rows(jnp.arange(dim), dim)
+
+
+
