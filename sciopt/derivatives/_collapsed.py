@@ -217,6 +217,28 @@ class _Interpreter:
         out_dtype = eqn.outvars[0].aval.dtype
         return jnp.take(w, rows.index, axis=0).astype(out_dtype)
 
+    def _dot_tangent(self, eqn, j: Array, other: Array, tangent_is_rhs: bool) -> Array:
+        """`[dot_general(j_s, other)]_s` (or with `other` on the left) as one matrix product
+        with the direction axis as a free dimension of the tangent operand, so the result
+        comes out direction-major with no transposes for the common no-batch-dims case."""
+        (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+        if tangent_is_rhs:  # out = dot(other, c): contract c's dims against other's.
+            jc, jb, oc, ob = rc, rb, lc, lb
+        else:
+            jc, jb, oc, ob = lc, lb, rc, rb
+        dims = ((tuple(i + 1 for i in jc), tuple(oc)), (tuple(i + 1 for i in jb), tuple(ob)))
+        t = jax.lax.dot_general(j, other, dims,
+                                preferred_element_type=eqn.params.get("preferred_element_type"))
+        # t: (batch, S, tangent free, other free). Wanted: (S, batch, lhs free, rhs free).
+        nb = len(jb)
+        n_jfree = j.ndim - 1 - len(jc) - nb
+        n_ofree = t.ndim - nb - 1 - n_jfree
+        batch = list(range(nb))
+        jfree = list(range(nb + 1, nb + 1 + n_jfree))
+        ofree = list(range(nb + 1 + n_jfree, nb + 1 + n_jfree + n_ofree))
+        perm = [nb, *batch, *(ofree + jfree if tangent_is_rhs else jfree + ofree)]
+        return t if perm == list(range(t.ndim)) else jnp.transpose(t, perm)
+
     def bilinear(self, eqn, ins: list[_Triple]) -> list[_Triple]:
         call = _bind(eqn)
 
@@ -225,15 +247,20 @@ class _Interpreter:
 
         (a, ja, ha), (c, jc, hc) = ins
         y = b(a, c)
+        dot = eqn.primitive.name == "dot_general"
         parts = []
         if ja is not None:
             fast = self._rows_product(eqn, c, ja, False) if isinstance(ja, Rows) else None
-            parts.append(fast if fast is not None
-                         else jax.vmap(b, (0, None))(self.dense(ja, a), c))
+            if fast is None:
+                fast = (self._dot_tangent(eqn, self.dense(ja, a), c, False) if dot
+                        else jax.vmap(b, (0, None))(self.dense(ja, a), c))
+            parts.append(fast)
         if jc is not None:
             fast = self._rows_product(eqn, a, jc, True) if isinstance(jc, Rows) else None
-            parts.append(fast if fast is not None
-                         else jax.vmap(b, (None, 0))(a, self.dense(jc, c)))
+            if fast is None:
+                fast = (self._dot_tangent(eqn, self.dense(jc, c), a, True) if dot
+                        else jax.vmap(b, (None, 0))(a, self.dense(jc, c)))
+            parts.append(fast)
         j_out = sum(parts[1:], parts[0]) if parts else None
         h_out = None
         if self.second:

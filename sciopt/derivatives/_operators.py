@@ -22,6 +22,17 @@ Method = Literal["exact", "stde", "hessian"]
 Distribution = Literal["rademacher", "gaussian", "sparse"]
 
 
+def rademacher(key: PRNGKeyArray, shape: tuple[int, ...], dtype=None) -> Array:
+    """Independent +-1 entries, drawing 32 signs from each random 32-bit word (32x fewer
+    generator calls than `jax.random.rademacher`)."""
+    size = math.prod(shape)
+    words = jax.random.bits(key, (-(-size // 32),), jnp.uint32)
+    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    signs = 2 * bits.reshape(-1)[:size].astype(dtype or jnp.result_type(float)) - 1
+    # A barrier keeps XLA from fusing the unpacking into every consumer of the signs.
+    return jax.lax.optimization_barrier(signs.reshape(shape))
+
+
 def _check(method: str, key, num_samples: int, methods=("exact", "stde", "hessian")) -> int:
     one_of("method", method, methods)
     num_samples = positive_int("num_samples", num_samples)
@@ -84,7 +95,7 @@ def laplacian(
         return collapsed_taylor(f, x, Rows(index, d))[2] * (d / num_samples)
     shape = (num_samples, *x.shape)
     if distribution == "rademacher":
-        v = jax.random.rademacher(key, shape, dtype=x.dtype)
+        v = rademacher(key, shape, x.dtype)
     else:
         v = jax.random.normal(key, shape, dtype=x.dtype)
     return collapsed_taylor(f, x, v)[2] / num_samples
@@ -162,7 +173,7 @@ def divergence(
     if method == "exact":
         j = collapsed_taylor(g, z, basis(z.size), second_order=False)[1]
         return jnp.trace(j)
-    v = jax.random.rademacher(key, (num_samples, z.size), dtype=z.dtype)
+    v = rademacher(key, (num_samples, z.size), z.dtype)
     jv = jax.vmap(lambda u: jax.jvp(g, (z,), (u,))[1])(v)
     return jnp.mean(jnp.sum(v * jv, axis=1))
 

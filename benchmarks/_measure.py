@@ -1,0 +1,28 @@
+"""Shared measurement helper for the benchmark suites: compile, check the planned memory
+against a budget, then time (median of repeats)."""
+
+from __future__ import annotations
+
+import jax
+
+from sciopt.bench import time_call
+
+
+def measure(fn, args, *, repeats: int, budget_bytes: float) -> dict:
+    """Compile `jax.jit(fn)` for `args`; if XLA plans more than `budget_bytes`, skip it;
+    otherwise time it. Returns `{"median_s", "memory_bytes"}` or `{"skipped": reason}`."""
+    try:
+        compiled = jax.jit(fn).lower(*args).compile()
+    except Exception as e:  # noqa: BLE001 - report, do not crash the suite
+        return {"skipped": f"does not compile: {type(e).__name__}"}
+    stats = compiled.memory_analysis()
+    memory = None
+    if stats is not None:
+        memory = int(stats.argument_size_in_bytes + stats.output_size_in_bytes
+                     + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+        if memory > budget_bytes:
+            return {"skipped": f"needs {memory / 2**30:.1f} GiB (budget "
+                               f"{budget_bytes / 2**30:.0f} GiB)", "memory_bytes": memory}
+    timing = time_call(lambda: compiled(*args), repeats=repeats)
+    return {"median_s": timing["median_s"], "times_s": timing["times_s"],
+            "memory_bytes": memory}
