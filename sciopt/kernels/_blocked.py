@@ -1,8 +1,10 @@
 """Blocked pairwise reductions with O((n + m) d + block^2) memory, forward and backward.
 
-Rows of `x` are processed block by block (`lax.scan`); for each row block the columns `y`
-are streamed block by block, so no N x M array ever exists. Gradients are custom VJPs that
-recompute each block and pull its cotangent back, with the same blocking.
+Rows of `x` are processed block by block in a `lax.scan`; inside each step the column
+blocks of `y` follow one another (unrolled, at most `MAX_COLUMN_BLOCKS` of them), each
+reduced as soon as it is computed, so no N x M array ever exists. (On XLA's CPU backend a
+second, nested loop over the columns runs 3-5x slower than this layout.) Gradients are
+custom VJPs that recompute each block and pull its cotangent back, with the same blocking.
 """
 
 from __future__ import annotations
@@ -12,18 +14,27 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, Float
 
 from .._validate import positive_int
 
 Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
 
+MAX_COLUMN_BLOCKS = 64
+_BLOCK_ELEMENTS = 2**22  # default rows x cols per block: 16 MiB in float32
+
+
 def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int) -> tuple[int, int]:
-    """Row and column block sizes: `None` picks 1024 x 1024 (8 MiB per float64 block),
-    capped at the array sizes."""
+    """Row and column block sizes.
+
+    `None` picks column blocks of at least 1024 points and few enough (at most
+    `MAX_COLUMN_BLOCKS`) to unroll, and row blocks that keep a block near 4M elements;
+    both are capped at the array sizes.
+    """
     if block_size is None:
-        bx, by = 1024, 1024
+        by = max(1024, -(-m // MAX_COLUMN_BLOCKS))
+        bx = max(128, _BLOCK_ELEMENTS // by)
     elif isinstance(block_size, tuple):
         if len(block_size) != 2:
             raise ValueError(f"block_size must be an int or a pair (rows, cols); got "
@@ -32,26 +43,38 @@ def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int) -> tup
         by = positive_int("block_size[1]", block_size[1])
     else:
         bx = by = positive_int("block_size", block_size)
-    return min(bx, n), min(by, m)
+    bx, by = min(bx, n), min(by, m)
+    if -(-m // by) > 4 * MAX_COLUMN_BLOCKS:
+        raise ValueError(f"block_size gives {-(-m // by)} column blocks for m = {m} points; "
+                         f"use column blocks of at least {-(-m // (4 * MAX_COLUMN_BLOCKS))}")
+    return bx, by
 
 
-def _blocks(a: Array, size: int) -> Array:
-    """Pad `a` along axis 0 (repeating its first row, so kernels stay finite) to a multiple
-    of `size` and reshape to `[num_blocks, size, ...]`."""
+def _blocks(a: Array, size: int, fill: float | None = None) -> Array:
+    """Pad `a` along axis 0 to a multiple of `size` and reshape to `[num_blocks, size, ...]`.
+
+    Points are padded by repeating the first one (so kernels stay finite there); weights are
+    padded with `fill`, chosen so that padded columns contribute nothing (0 for sums,
+    -inf for logsumexp) and no mask is needed.
+    """
     n = a.shape[0]
     pad = (-n) % size
     if pad:
-        a = jnp.concatenate([a, jnp.broadcast_to(a[:1], (pad, *a.shape[1:]))], axis=0)
+        tail = (jnp.broadcast_to(a[:1], (pad, *a.shape[1:])) if fill is None
+                else jnp.full((pad, *a.shape[1:]), fill, a.dtype))
+        a = jnp.concatenate([a, tail], axis=0)
     return a.reshape(-1, size, *a.shape[1:])
 
 
-def _mask(m: int, size: int) -> Bool[Array, "nb size"]:
-    nb = -(-m // size)
-    return (jnp.arange(nb * size) < m).reshape(nb, size)
-
-
 def pairwise(fn: Pairwise, x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Array:
-    """`fn(x_i, y_j)` for one block pair, shape `[a, b]`."""
+    """`fn(x_i, y_j)` for one block pair, shape `[a, b]`.
+
+    A function with a `block(x, y)` method (the built-in kernels) computes the block itself,
+    in a layout XLA vectorises well; any other function is mapped over both point sets.
+    """
+    block = getattr(fn, "block", None)
+    if block is not None:
+        return block(x, y)
     return jax.vmap(jax.vmap(fn, (None, 0)), (0, None))(x, y)
 
 
@@ -59,21 +82,26 @@ def pairwise(fn: Pairwise, x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Ar
 # sum_j k(x_i, y_j) v_j
 
 
-def _matvec_block(kernel, xi, yj, vj, mj):
-    k = jnp.where(mj[None, :], pairwise(kernel, xi, yj), 0.0)
-    return k.astype(vj.dtype) @ vj
+def _matvec_block(kernel, xi, yj, vj):
+    return pairwise(kernel, xi, yj).astype(vj.dtype) @ vj
+
+
+def _columns(y, v, by, fill):
+    """The column blocks as a list of static slices `(y_j, v_j)`."""
+    yb, vb = _blocks(y, by), _blocks(v, by, fill)
+    return [(yb[j], vb[j]) for j in range(yb.shape[0])]
 
 
 def _matvec_forward(kernel, bx, by, x, y, v):
     n = x.shape[0]
-    yb, vb, mb = _blocks(y, by), _blocks(v, by), _mask(y.shape[0], by)
+    cols = _columns(y, v, by, 0.0)
+    dtype = jnp.result_type(x, y, v)
 
     def rows(_, xi):
-        def cols(acc, blk):
-            return acc + _matvec_block(kernel, xi, *blk), None
-
-        acc = jnp.zeros((xi.shape[0], v.shape[1]), jnp.result_type(x, y, v))
-        return None, jax.lax.scan(cols, acc, (yb, vb, mb))[0]
+        acc = jnp.zeros((xi.shape[0], v.shape[1]), dtype)
+        for yj, vj in cols:
+            acc = acc + _matvec_block(kernel, xi, yj, vj)
+        return None, acc
 
     _, out = jax.lax.scan(rows, None, _blocks(x, bx))
     return out.reshape(-1, v.shape[1])[:n]
@@ -88,15 +116,15 @@ def _matvec_fwd(kernel, bx, by, x, y, v):
     return _matvec_forward(kernel, bx, by, x, y, v), (x, y, v)
 
 
-def _matvec_pull(kernel, xi, extra, yj, vj, mj):
+def _matvec_pull(kernel, xi, extra, yj, vj):
     (gi,) = extra
-    _, pull = jax.vjp(lambda a, b, c: _matvec_block(kernel, a, b, c, mj), xi, yj, vj)
+    _, pull = jax.vjp(lambda a, b, c: _matvec_block(kernel, a, b, c), xi, yj, vj)
     return pull(gi)
 
 
 def _matvec_bwd(kernel, bx, by, res, g):
     x, y, v = res
-    return _backward(partial(_matvec_pull, kernel), bx, by, x, y, v, (g,))
+    return _backward(partial(_matvec_pull, kernel), bx, by, x, y, v, (g,), 0.0)
 
 
 matvec.defvjp(_matvec_fwd, _matvec_bwd)
@@ -107,27 +135,26 @@ matvec.defvjp(_matvec_fwd, _matvec_bwd)
 
 
 def _lse_scores(score, xi, yj, vj):
-    return pairwise(score, xi, yj)[:, :, None].astype(vj.dtype) + vj[None, :, :]
+    """`score(x_i, y_j) + v_jk` laid out `[k, rows, cols]`, so reductions run over the last
+    (contiguous) axis."""
+    return pairwise(score, xi, yj)[None].astype(vj.dtype) + vj.T[:, None, :]
 
 
 def _lse_forward(score, bx, by, x, y, v):
     n, k = x.shape[0], v.shape[1]
-    yb, vb, mb = _blocks(y, by), _blocks(v, by), _mask(y.shape[0], by)
+    cols = _columns(y, v, by, -jnp.inf)
     dtype = jnp.result_type(x, y, v)
 
     def rows(_, xi):
-        def cols(carry, blk):
-            mx, sx = carry
-            yj, vj, mj = blk
-            z = jnp.where(mj[None, :, None], _lse_scores(score, xi, yj, vj), -jnp.inf)
-            new = jnp.maximum(mx, jnp.max(z, axis=1))
+        mx = jnp.full((k, xi.shape[0]), -jnp.inf, dtype)
+        sx = jnp.zeros((k, xi.shape[0]), dtype)
+        for yj, vj in cols:  # online logsumexp: rescale the running sum to the new max
+            z = _lse_scores(score, xi, yj, vj)
+            new = jnp.maximum(mx, jnp.max(z, axis=-1))
             shift = jnp.where(jnp.isfinite(new), new, 0.0)
-            sx = sx * jnp.exp(mx - shift) + jnp.sum(jnp.exp(z - shift[:, None, :]), axis=1)
-            return (new, sx), None
-
-        init = (jnp.full((xi.shape[0], k), -jnp.inf, dtype), jnp.zeros((xi.shape[0], k), dtype))
-        (mx, sx), _ = jax.lax.scan(cols, init, (yb, vb, mb))
-        return None, jnp.where(jnp.isfinite(mx), mx, 0.0) + jnp.log(sx)
+            sx = sx * jnp.exp(mx - shift) + jnp.sum(jnp.exp(z - shift[..., None]), axis=-1)
+            mx = new
+        return None, (jnp.where(jnp.isfinite(mx), mx, 0.0) + jnp.log(sx)).T
 
     _, out = jax.lax.scan(rows, None, _blocks(x, bx))
     return out.reshape(-1, k)[:n]
@@ -143,16 +170,18 @@ def _lse_fwd(score, bx, by, x, y, v):
     return out, (x, y, v, out)
 
 
-def _lse_pull(score, xi, extra, yj, vj, mj):
+def _lse_pull(score, xi, extra, yj, vj):
     gi, oi = extra
     z, pull = jax.vjp(lambda a, b, c: _lse_scores(score, a, b, c), xi, yj, vj)
-    p = jnp.where(mj[None, :, None], jnp.exp(z - oi[:, None, :]), 0.0)
-    return pull(gi[:, None, :] * p)
+    # exp(-inf - o) = 0 for padded columns and for -inf weights; guard o = -inf rows.
+    o, g = oi.T[..., None], gi.T[..., None]  # [k, rows, 1]
+    p = jnp.where(jnp.isfinite(o), jnp.exp(z - o), 0.0)
+    return pull(g * p)
 
 
 def _lse_bwd(score, bx, by, res, g):
     x, y, v, out = res
-    return _backward(partial(_lse_pull, score), bx, by, x, y, v, (g, out))
+    return _backward(partial(_lse_pull, score), bx, by, x, y, v, (g, out), -jnp.inf)
 
 
 logsumexp.defvjp(_lse_fwd, _lse_bwd)
@@ -161,28 +190,28 @@ logsumexp.defvjp(_lse_fwd, _lse_bwd)
 # ---------------------------------------------------------------------------------------
 
 
-def _backward(pull, bx, by, x, y, v, row_extras):
-    """Accumulate (dx, dy, dv) over all block pairs; `pull(xi, extras_i, yj, vj, mj)` returns
+def _backward(pull, bx, by, x, y, v, row_extras, v_fill):
+    """Accumulate (dx, dy, dv) over all block pairs; `pull(xi, extras_i, yj, vj)` returns
     one block pair's contribution."""
     n, m = x.shape[0], y.shape[0]
     xb = _blocks(x, bx)
     # Padded rows get a zero cotangent, so they contribute nothing.
-    extras = tuple(_blocks(jnp.concatenate([e, jnp.zeros(((-n) % bx, *e.shape[1:]), e.dtype)]),
-                           bx) for e in row_extras)
-    yb, vb, mb = _blocks(y, by), _blocks(v, by), _mask(m, by)
+    extras = tuple(_blocks(e, bx, 0.0) for e in row_extras)
+    cols = _columns(y, v, by, v_fill)
 
     def rows(carry, blk):
-        dy, dv = carry
+        dys, dvs = carry
         xi, ex = blk
+        dxi = jnp.zeros_like(xi)
+        dys, dvs = list(dys), list(dvs)
+        for j, (yj, vj) in enumerate(cols):
+            a, b, c = pull(xi, ex, yj, vj)
+            dxi, dys[j], dvs[j] = dxi + a, dys[j] + b, dvs[j] + c
+        return (tuple(dys), tuple(dvs)), dxi
 
-        def cols(dxi, cblk):
-            yj, vj, mj = cblk
-            a, b, c = pull(xi, ex, yj, vj, mj)
-            return dxi + a, (b, c)
-
-        dxi, (dys, dvs) = jax.lax.scan(cols, jnp.zeros_like(xi), (yb, vb, mb))
-        return (dy + dys, dv + dvs), dxi
-
-    (dy, dv), dx = jax.lax.scan(rows, (jnp.zeros_like(yb), jnp.zeros_like(vb)), (xb, extras))
-    return (dx.reshape(-1, *x.shape[1:])[:n], dy.reshape(-1, *y.shape[1:])[:m],
-            dv.reshape(-1, *v.shape[1:])[:m])
+    init = (tuple(jnp.zeros_like(yj) for yj, _ in cols),
+            tuple(jnp.zeros(vj.shape, v.dtype) for _, vj in cols))
+    (dys, dvs), dx = jax.lax.scan(rows, init, (xb, extras))
+    dy = jnp.concatenate(dys)[:m]
+    dv = jnp.concatenate(dvs)[:m]
+    return dx.reshape(-1, *x.shape[1:])[:n], dy, dv
