@@ -23,6 +23,6 @@ def measure(fn, args, *, repeats: int, budget_bytes: float) -> dict:
         if memory > budget_bytes:
             return {"skipped": f"needs {memory / 2**30:.1f} GiB (budget "
                                f"{budget_bytes / 2**30:.0f} GiB)", "memory_bytes": memory}
-    timing = time_call(lambda: compiled(*args), repeats=repeats)
+    timing = time_call(lambda: compiled(*args), repeats=repeats, warmup=0)  # compiled above
     return {"median_s": timing["median_s"], "times_s": timing["times_s"],
             "memory_bytes": memory}

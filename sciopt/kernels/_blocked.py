@@ -1,10 +1,11 @@
-"""Blocked pairwise reductions with O((n + m) d + block^2) memory, forward and backward.
+"""Blocked pairwise reductions that never form the N x M matrix, forward and backward.
 
 Rows of `x` are processed block by block in a `lax.scan`; inside each step the column
 blocks of `y` follow one another (unrolled, at most `MAX_COLUMN_BLOCKS` of them), each
-reduced as soon as it is computed, so no N x M array ever exists. (On XLA's CPU backend a
-second, nested loop over the columns runs 3-5x slower than this layout.) Gradients are
-custom VJPs that recompute each block and pull its cotangent back, with the same blocking.
+reduced as soon as it is computed. Memory is O((n + m) d + rows x m) with a small row block
+(XLA gives each unrolled block its own buffer; on its CPU backend a nested loop over the
+columns instead runs 3-5x slower). Gradients are custom VJPs that recompute each block and
+pull its cotangent back, with the same blocking.
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
 
 MAX_COLUMN_BLOCKS = 64
-_BLOCK_ELEMENTS = 2**22  # default rows x cols per block: 16 MiB in float32
+_STRIP_ELEMENTS = 2**26  # default rows x m per row strip: 256 MiB in float32
 
 
 def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int) -> tuple[int, int]:
     """Row and column block sizes.
 
-    `None` picks column blocks of at least 1024 points and few enough (at most
-    `MAX_COLUMN_BLOCKS`) to unroll, and row blocks that keep a block near 4M elements;
-    both are capped at the array sizes.
+    XLA's CPU backend gives each unrolled column block its own buffer, so the memory of one
+    row step is `rows x m`: `None` picks column blocks of at least 1024 points, few enough
+    (at most `MAX_COLUMN_BLOCKS`) to unroll, and row blocks (64 to 4096) that keep the row
+    strip near 64M elements. Both are capped at the array sizes.
     """
     if block_size is None:
         by = max(1024, -(-m // MAX_COLUMN_BLOCKS))
-        bx = max(128, _BLOCK_ELEMENTS // by)
+        bx = min(4096, max(64, _STRIP_ELEMENTS // max(m, 1)))
     elif isinstance(block_size, tuple):
         if len(block_size) != 2:
             raise ValueError(f"block_size must be an int or a pair (rows, cols); got "
