@@ -3,6 +3,8 @@ against a budget, then time (median of repeats)."""
 
 from __future__ import annotations
 
+import math
+
 import jax
 
 from sciopt.bench import time_call
@@ -23,6 +25,9 @@ def measure(fn, args, *, repeats: int, budget_bytes: float) -> dict:
         if memory > budget_bytes:
             return {"skipped": f"needs {memory / 2**30:.1f} GiB (budget "
                                f"{budget_bytes / 2**30:.0f} GiB)", "memory_bytes": memory}
+    # Short calls are noisy on shared machines: repeat until ~0.5 s is timed (at most 50).
+    first = time_call(lambda: compiled(*args), repeats=1, warmup=0)["median_s"]
+    repeats = max(repeats, min(50, math.ceil(0.5 / max(first, 1e-6))))
     timing = time_call(lambda: compiled(*args), repeats=repeats, warmup=0)  # compiled above
     return {"median_s": timing["median_s"], "times_s": timing["times_s"],
             "memory_bytes": memory}
