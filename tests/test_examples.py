@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"]}
+REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": ["--dim", "50"],
+           "kernel_density.py": ["--points", "2000"]}
 
 
 @pytest.mark.slow
