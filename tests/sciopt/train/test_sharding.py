@@ -1,22 +1,15 @@
 """Data-parallel `fit` on 4 forced CPU devices equals the single-device run."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests._subprocess import run_json_script
+
 
 @pytest.mark.slow
 def test_four_device_fit_equals_one_device_fit():
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("_sharded_script.py"))],
-                          capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_json_script(Path(__file__).with_name("_sharded_script.py"))
     assert out["devices"] == 4
     # The only difference is the order of the batch reduction (per-device partial sums):
     # float64 round-off, amplified a little by 40 Adam steps.
