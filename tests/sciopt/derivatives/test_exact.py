@@ -165,3 +165,31 @@ def test_general_operator_exact_matches_nested_grads():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_control_flow_scan_cond_while():
+    def f_scan(x):
+        return jnp.sum(jax.lax.scan(lambda c, _: (jnp.tanh(1.1 * c + 0.1), None), x, None,
+                                    length=3)[0] ** 2)
+
+    def f_cond(x):
+        return jax.lax.cond(x[0] > 0, lambda z: jnp.sum(jnp.sin(z) ** 2),
+                            lambda z: jnp.sum(z**3), x)
+
+    for f in (f_scan, f_cond):
+        np.testing.assert_allclose(laplacian(f, X), laplacian(f, X, method="hessian"),
+                                   rtol=1e-12)
+
+    # A while loop with a traced trip count: reverse mode (jax.hessian) cannot do this one,
+    # forward Taylor mode can. Reference: the same loop unrolled.
+    def f_while(x):
+        return jnp.sum(jax.lax.while_loop(lambda s: s[1] < 3, lambda s: (jnp.sin(s[0]) + s[0] ** 2,
+                                                                          s[1] + 1), (x, 0))[0])
+
+    def f_unrolled(x):
+        for _ in range(3):
+            x = jnp.sin(x) + x**2
+        return jnp.sum(x)
+
+    np.testing.assert_allclose(laplacian(f_while, X), laplacian(f_unrolled, X, method="hessian"),
+                               rtol=1e-12)
