@@ -3,7 +3,7 @@
 Each problem family lives in its own file and registers itself on import.
 """
 
-from . import _heat  # noqa: F401  (registers its problems)
+from . import _heat, _semilinear  # noqa: F401  (register their problems)
 from ._heat import Heat1DPeriodic as Heat1DPeriodic
 from ._registry import AbstractProblem as AbstractProblem
 from ._registry import Param as Param
@@ -11,3 +11,9 @@ from ._registry import describe as describe
 from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
+from ._semilinear import AbstractPeriodic1D as AbstractPeriodic1D
+from ._semilinear import Advection1D as Advection1D
+from ._semilinear import AllenCahn1D as AllenCahn1D
+from ._semilinear import Burgers1DPeriodic as Burgers1DPeriodic
+from ._semilinear import KdV1D as KdV1D
+from ._semilinear import KuramotoSivashinsky1D as KuramotoSivashinsky1D

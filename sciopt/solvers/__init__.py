@@ -1,1 +1,8 @@
-"""Classical reference solvers; the public API arrives with its issue."""
+"""Classical reference solvers: pseudo-spectral ETDRK4 on periodic grids (float64-exact where
+the problem is linear), differentiable and jit-compiled."""
+
+from ._etdrk4 import ETDRK4Coefficients as ETDRK4Coefficients
+from ._etdrk4 import etdrk4_coefficients as etdrk4_coefficients
+from ._etdrk4 import etdrk4_step as etdrk4_step
+from ._etdrk4 import solve_etdrk4 as solve_etdrk4
+from ._spectral import PeriodicGrid as PeriodicGrid

@@ -48,3 +48,21 @@ def test_heat_exact_solution_satisfies_the_equation():
     coef = -np.fft.rfft(np.asarray(ref[1, :, 0])).imag / 16
     k = np.arange(1, 6)
     np.testing.assert_allclose(coef[1:6], np.exp(-0.3 * k**2 * 0.5) / k, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, params", [("advection1d", {"c": 50.0}), ("kdv1d", {})])
+def test_residual_vanishes_on_exact_solutions(name, params):
+    p = problems.get(name, **params)
+    xs = jnp.linspace(-3.0, 3.0, 7)
+    ts = jnp.linspace(0.0, 0.4, 7)
+    r = jax.vmap(lambda x, t: p.residual(p.solution, x, t))(xs, ts)
+    scale = jax.vmap(lambda x, t: jax.grad(p.solution, argnums=1)(x, t))(xs, ts)
+    assert float(jnp.max(jnp.abs(r))) <= 1e-12 * max(1.0, float(jnp.max(jnp.abs(scale))))
+
+
+def test_every_problem_describes_and_builds():
+    for name in problems.names():
+        d = problems.describe(name)
+        p = problems.get(name)
+        assert d["summary"] and p.parameters.keys() == {q["name"] for q in d["parameters"]}
+        assert p.domain.dim >= 1

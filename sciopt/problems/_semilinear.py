@@ -1,0 +1,292 @@
+"""Periodic semilinear problems in one dimension, `u_t = L u + N(u)`, with pseudo-spectral
+ETDRK4 references: linear advection, viscous Burgers, Allen-Cahn, Kuramoto-Sivashinsky and
+Korteweg-de Vries.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Complex, Float
+
+from ..geometry import Torus
+from ..solvers import PeriodicGrid, solve_etdrk4
+from ._registry import AbstractProblem, Param, positive, register
+
+
+class AbstractPeriodic1D(AbstractProblem):
+    """A problem `u_t = L u + N(u)` on a periodic interval, solved by ETDRK4 with the 2/3
+    rule. Subclasses give the interval, the initial condition, the symbol of `L` and `N`."""
+
+    t_final: eqx.AbstractVar[float]
+
+    @property
+    @abc.abstractmethod
+    def interval(self) -> tuple[float, float]: ...
+
+    @property
+    @abc.abstractmethod
+    def default_dt(self) -> float: ...
+
+    @abc.abstractmethod
+    def initial_condition(self, x: Float[Array, "..."]) -> Float[Array, "..."]: ...
+
+    @abc.abstractmethod
+    def symbol(self, k: Float[Array, " m"]) -> Complex[Array, " m"]:
+        """The Fourier symbol of the linear part: `(L u)^ = symbol(k) u^`."""
+
+    def nonlinear(self, grid: PeriodicGrid, v: Complex[Array, " m"]) -> Complex[Array, " m"]:
+        """The nonlinear part in spectral space (zero unless overridden)."""
+        return jnp.zeros_like(v)
+
+    @abc.abstractmethod
+    def residual(self, u, x: Float[Array, ""], t: Float[Array, ""]) -> Float[Array, ""]:
+        """The PDE residual of a scalar function `u(x, t)` at one point."""
+
+    @property
+    def domain(self) -> Torus:
+        return Torus([self.interval[0]], [self.interval[1]])
+
+    def grid(self, n: int) -> PeriodicGrid:
+        lo, hi = self.interval
+        return PeriodicGrid(n, hi - lo, lo)
+
+    def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"], *,
+                  dt: float | None = None) -> Float[Array, "t n 1"]:
+        """ETDRK4 on the periodic grid `coords["x"]` (uniform, `n` even), saved at the
+        uniformly spaced times `t` starting at 0. The step is the largest `<= dt` (default
+        `default_dt`) that divides the save interval."""
+        x = np.asarray(coords["x"])
+        grid = self.grid(len(x))
+        if not np.allclose(x, np.asarray(grid.axes()[0]), rtol=0, atol=1e-12 * max(1, abs(
+                x).max())):
+            raise ValueError(f"{type(self).__name__}.reference needs the uniform periodic "
+                             f"grid of {len(x)} points on [{self.interval[0]}, "
+                             f"{self.interval[1]}) (endpoint excluded)")
+        t = np.asarray(t, dtype=float)
+        if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
+            raise ValueError("reference needs at least two uniformly spaced times starting "
+                             "at 0")
+        interval = float(t[1])
+        dt = self.default_dt if dt is None else float(dt)
+        per_save = max(1, math.ceil(interval / dt - 1e-9))
+        k = grid.wavenumbers()[0]
+        mask = grid.dealias_mask()
+        dtype = jnp.result_type(float)
+        v0 = grid.to_spectral(self.initial_condition(jnp.asarray(x, dtype)))
+        v = solve_etdrk4(self.symbol(k), lambda w: mask * self.nonlinear(grid, w), v0,
+                         dt=interval / per_save, num_steps=per_save * (len(t) - 1),
+                         save_every=per_save)
+        return grid.to_physical(v)[..., None]
+
+
+def _ux(u, x, t, order=1):
+    g = u
+    for _ in range(order):
+        g = jax.grad(g, argnums=0)
+    return g(x, t)
+
+
+def _ut(u, x, t):
+    return jax.grad(u, argnums=1)(x, t)
+
+
+def _square_flux(grid, v, coefficient):
+    """`coefficient * i k (u^2)^` with u from `v` (the conservative quadratic term)."""
+    k = grid.wavenumbers()[0]
+    u = grid.to_physical(v)
+    return coefficient * 1j * k * grid.to_spectral(u * u)
+
+
+class Advection1D(AbstractPeriodic1D):
+    """`u_t + c u_x = 0` on `[0, 2 pi)`, `u(x, 0) = sin(x)`; exact `sin(x - c t)`. With
+    `c = 50` the PINN failure case (Krishnapriyan et al., 2021)."""
+
+    c: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+    interval = (0.0, 2 * math.pi)
+    default_dt = 1.0
+
+    def initial_condition(self, x):
+        return jnp.sin(x)
+
+    def solution(self, x, t):
+        return jnp.sin(x - self.c * t)
+
+    def symbol(self, k):
+        return -1j * self.c * k
+
+    def residual(self, u, x, t):
+        return _ut(u, x, t) + self.c * _ux(u, x, t)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"c": self.c, "t_final": self.t_final}
+
+
+class Burgers1DPeriodic(AbstractPeriodic1D):
+    """`u_t + u u_x = nu u_xx` on `[-1, 1)`, `u(x, 0) = -sin(pi x)` (periodic; the classic
+    setting of Raissi et al. with nu = 0.01/pi)."""
+
+    nu: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+    interval = (-1.0, 1.0)
+    default_dt = 1e-4
+
+    def initial_condition(self, x):
+        return -jnp.sin(jnp.pi * x)
+
+    def symbol(self, k):
+        return -self.nu * k**2 + 0j
+
+    def nonlinear(self, grid, v):
+        return _square_flux(grid, v, -0.5)
+
+    def solution(self, x: np.ndarray, t: float, *, nodes: int = 8001) -> np.ndarray:
+        """The exact solution by the Cole-Hopf transform (NumPy, float64).
+
+        `u = -int sin(pi (x - y)) F(x - y) G(y) dy / int F(x - y) G(y) dy` with
+        `F(z) = exp(-cos(pi z) / (2 pi nu))` and the heat kernel `G(y) = exp(-y^2 / 4 nu t)`,
+        by the trapezoidal rule on `nodes` points of `|y| <= max(1.5, 12 sqrt(nu t))`,
+        weighted in log space (F spans e^(+-1/(2 pi nu))). Reference: Basdevant et al.,
+        "Spectral and finite difference solutions of the Burgers equation", Comput. Fluids
+        14 (1986).
+        """
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        if t == 0:
+            return -np.sin(np.pi * x)
+        width = np.sqrt(4 * self.nu * t)
+        y = np.linspace(-1, 1, nodes) * max(1.5, 6 * width)
+        z = x[:, None] - y[None, :]
+        logw = -np.cos(np.pi * z) / (2 * np.pi * self.nu) - (y[None, :] / width) ** 2
+        w = np.exp(logw - logw.max(axis=1, keepdims=True))
+        return (-np.sin(np.pi * z) * w).sum(1) / w.sum(1)
+
+    def residual(self, u, x, t):
+        return _ut(u, x, t) + u(x, t) * _ux(u, x, t) - self.nu * _ux(u, x, t, 2)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"nu": self.nu, "t_final": self.t_final}
+
+
+class AllenCahn1D(AbstractPeriodic1D):
+    """`u_t = eps u_xx + a (u - u^3)` on `[-1, 1)`, `u(x, 0) = x^2 cos(pi x)` (jaxpi's
+    setting: eps = 1e-4, a = 5)."""
+
+    epsilon: float = eqx.field(static=True)
+    a: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+    interval = (-1.0, 1.0)
+    default_dt = 1e-3
+
+    def initial_condition(self, x):
+        return x**2 * jnp.cos(jnp.pi * x)
+
+    def symbol(self, k):
+        return -self.epsilon * k**2 + 0j
+
+    def nonlinear(self, grid, v):
+        u = grid.to_physical(v)
+        return grid.to_spectral(self.a * (u - u**3))
+
+    def residual(self, u, x, t):
+        val = u(x, t)
+        return _ut(u, x, t) - self.epsilon * _ux(u, x, t, 2) - self.a * (val - val**3)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"epsilon": self.epsilon, "a": self.a, "t_final": self.t_final}
+
+
+class KuramotoSivashinsky1D(AbstractPeriodic1D):
+    """`u_t + u u_x + u_xx + u_xxxx = 0` on `[0, 32 pi)`,
+    `u(x, 0) = cos(x/16) (1 + sin(x/16))` (Kassam & Trefethen, 2005)."""
+
+    t_final: float = eqx.field(static=True)
+    interval = (0.0, 32 * math.pi)
+    default_dt = 0.25
+
+    def initial_condition(self, x):
+        return jnp.cos(x / 16) * (1 + jnp.sin(x / 16))
+
+    def symbol(self, k):
+        return k**2 - k**4 + 0j
+
+    def nonlinear(self, grid, v):
+        return _square_flux(grid, v, -0.5)
+
+    def residual(self, u, x, t):
+        return (_ut(u, x, t) + u(x, t) * _ux(u, x, t) + _ux(u, x, t, 2) + _ux(u, x, t, 4))
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"t_final": self.t_final}
+
+
+class KdV1D(AbstractPeriodic1D):
+    """`u_t + 6 u u_x + u_xxx = 0` on `[-L/2, L/2)` with the soliton
+    `u = (c/2) sech^2(sqrt(c)/2 (x - c t - x0))` as initial condition and exact solution
+    (exact up to the exponentially small periodic images)."""
+
+    speed: float = eqx.field(static=True)
+    length: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+    default_dt = 1e-3
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return (-self.length / 2, self.length / 2)
+
+    def solution(self, x, t):
+        x0 = -self.length / 4
+        z = jnp.sqrt(self.speed) / 2 * (x - self.speed * t - x0)
+        return self.speed / 2 / jnp.cosh(z) ** 2
+
+    def initial_condition(self, x):
+        return self.solution(x, jnp.zeros_like(x))
+
+    def symbol(self, k):
+        return 1j * k**3
+
+    def nonlinear(self, grid, v):
+        return _square_flux(grid, v, -3.0)
+
+    def residual(self, u, x, t):
+        return _ut(u, x, t) + 6 * u(x, t) * _ux(u, x, t) + _ux(u, x, t, 3)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"speed": self.speed, "length": self.length, "t_final": self.t_final}
+
+
+register("advection1d", Advection1D,
+         (Param("c", 1.0, "advection speed (50 is the PINN failure case)", float),
+          Param("t_final", 1.0, "final time", float, positive)),
+         summary="u_t + c u_x = 0 on [0, 2 pi) periodic; exact sin(x - c t)", family="advection")
+register("burgers1d_periodic", Burgers1DPeriodic,
+         (Param("nu", 0.01 / math.pi, "viscosity", float, positive),
+          Param("t_final", 1.0, "final time", float, positive)),
+         summary="u_t + u u_x = nu u_xx on [-1, 1) periodic, u0 = -sin(pi x)",
+         family="burgers")
+register("allen_cahn1d", AllenCahn1D,
+         (Param("epsilon", 1e-4, "diffusion coefficient", float, positive),
+          Param("a", 5.0, "reaction strength", float, positive),
+          Param("t_final", 1.0, "final time", float, positive)),
+         summary="u_t = eps u_xx + a (u - u^3) on [-1, 1) periodic, u0 = x^2 cos(pi x)",
+         family="allen_cahn")
+register("ks1d", KuramotoSivashinsky1D,
+         (Param("t_final", 150.0, "final time", float, positive),),
+         summary="u_t + u u_x + u_xx + u_xxxx = 0 on [0, 32 pi) periodic",
+         family="kuramoto_sivashinsky")
+register("kdv1d", KdV1D,
+         (Param("speed", 16.0, "soliton speed", float, positive),
+          Param("length", 40.0, "period of the domain", float, positive),
+          Param("t_final", 0.5, "final time", float, positive)),
+         summary="u_t + 6 u u_x + u_xxx = 0 periodic; exact soliton", family="kdv")
