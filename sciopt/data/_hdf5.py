@@ -103,6 +103,7 @@ def write_dataset(
     solver: Mapping[str, Any] | None = None,
     seed: int | None = None,
     channels: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a dataset atomically in the PDEBench layout.
@@ -116,6 +117,8 @@ def write_dataset(
     - `extras`: per-sample arrays (e.g. `{"nu": coefficients}`).
     - `problem`, `parameters`, `solver`, `seed`: provenance stored as attributes.
     - `channels`: names of the channels (default `u0, u1, ...`).
+    - `metadata`: any other JSON-serialisable provenance (e.g. how initial conditions were
+      drawn), stored as the `metadata` attribute.
     - `overwrite`: replace an existing file; otherwise an existing file is an error.
 
     **Returns:**
@@ -146,14 +149,14 @@ def write_dataset(
         raise DatasetError(f"{len(channels)} channel names for {n_channels} channels")
 
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("tensor", data=tensor, chunks=(1,) + tensor.shape[1:],
-                         fletcher32=True)
-        f.create_dataset("t-coordinate", data=t, fletcher32=True)
+        # No timestamps: the same data gives the same bytes.
+        opts = {"fletcher32": True, "track_times": False}
+        f.create_dataset("tensor", data=tensor, chunks=(1,) + tensor.shape[1:], **opts)
+        f.create_dataset("t-coordinate", data=t, **opts)
         for axis, c in coords.items():
-            f.create_dataset(f"{axis}-coordinate", data=np.asarray(c), fletcher32=True)
+            f.create_dataset(f"{axis}-coordinate", data=np.asarray(c), **opts)
         for name, value in extras.items():
-            f.create_dataset(name, data=value, chunks=(1,) + value.shape[1:],
-                             fletcher32=True)
+            f.create_dataset(name, data=value, chunks=(1,) + value.shape[1:], **opts)
         f.attrs["sciopt_format"] = FORMAT_VERSION
         f.attrs["problem"] = problem
         f.attrs["parameters"] = json.dumps(dict(parameters or {}), sort_keys=True)
@@ -161,6 +164,8 @@ def write_dataset(
         f.attrs["seed"] = -1 if seed is None else int(seed)
         f.attrs["sciopt_version"] = __version__
         f.attrs["channels"] = json.dumps(channels)
+        if metadata:
+            f.attrs["metadata"] = json.dumps(dict(metadata), sort_keys=True)
     return path
 
 
@@ -192,7 +197,7 @@ def _decode_attrs(f: h5py.File, path: Path) -> dict[str, Any]:
             v = v.decode()
         if isinstance(v, np.generic):
             v = v.item()
-        if k in ("parameters", "solver", "channels") and isinstance(v, str):
+        if k in ("parameters", "solver", "channels", "metadata") and isinstance(v, str):
             try:
                 v = json.loads(v)
             except ValueError:

@@ -57,11 +57,55 @@ class AbstractPeriodic1D(AbstractProblem):
         lo, hi = self.interval
         return PeriodicGrid(n, hi - lo, lo)
 
+    def stable_dt(self, grid: PeriodicGrid, u0: Float[Array, "..."]) -> float:
+        """The largest step the explicit treatment of `N` tolerates for `u0` on `grid`
+        (ETDRK4 is exact for `L`); infinite for linear problems."""
+        return math.inf
+
+    def solve(self, u0: Float[Array, "... n"], t: Float[Array, " t"], *,
+              dt: float | None = None) -> Float[Array, "... t n"]:
+        """Trajectories from initial conditions `u0` (any leading batch axes) on the grid of
+        `u0.shape[-1]` points, saved at the uniformly spaced times `t` starting at 0. The step
+        is the largest `<= dt` (default `default_dt`) that divides the save interval.
+
+        Raises `ValueError` if the step exceeds `stable_dt` (and says the limit).
+        """
+        u0 = jnp.asarray(u0)
+        grid = self.grid(u0.shape[-1])
+        t = np.asarray(t, dtype=float)
+        if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
+            raise ValueError("times must be at least two uniformly spaced values starting "
+                             "at 0")
+        interval = float(t[1])
+        dt = self.default_dt if dt is None else float(dt)
+        if not dt > 0:
+            raise ValueError(f"dt must be positive; got {dt}")
+        per_save = max(1, math.ceil(interval / dt - 1e-9))
+        step = interval / per_save
+        # Concrete initial conditions are checked here; traced ones (inside jit) cannot be,
+        # and callers check their outputs for non-finite values instead.
+        limit = math.inf if isinstance(u0, jax.core.Tracer) else self.stable_dt(grid, u0)
+        if step > limit:
+            raise ValueError(f"time step {step:.3g} exceeds the stability limit {limit:.3g} of "
+                             f"{type(self).__name__} on {grid.sizes[0]} points; pass "
+                             f"dt <= {limit:.3g}")
+        symbol = self.symbol(grid.wavenumbers()[0])
+        mask = grid.dealias_mask()
+
+        def one(u):
+            v = solve_etdrk4(symbol, lambda w: mask * self.nonlinear(grid, w),
+                             grid.to_spectral(u), dt=step, num_steps=per_save * (len(t) - 1),
+                             save_every=per_save)
+            return grid.to_physical(v)
+
+        flat = u0.reshape(-1, u0.shape[-1])
+        out = jax.vmap(one)(flat)
+        return out.reshape(*u0.shape[:-1], len(t), u0.shape[-1])
+
     def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"], *,
                   dt: float | None = None) -> Float[Array, "t n 1"]:
-        """ETDRK4 on the periodic grid `coords["x"]` (uniform, `n` even), saved at the
-        uniformly spaced times `t` starting at 0. The step is the largest `<= dt` (default
-        `default_dt`) that divides the save interval."""
+        """ETDRK4 from the problem's initial condition on the periodic grid `coords["x"]`
+        (uniform, `n` even), saved at the uniformly spaced times `t` starting at 0."""
         x = np.asarray(coords["x"])
         grid = self.grid(len(x))
         if not np.allclose(x, np.asarray(grid.axes()[0]), rtol=0, atol=1e-12 * max(1, abs(
@@ -69,21 +113,15 @@ class AbstractPeriodic1D(AbstractProblem):
             raise ValueError(f"{type(self).__name__}.reference needs the uniform periodic "
                              f"grid of {len(x)} points on [{self.interval[0]}, "
                              f"{self.interval[1]}) (endpoint excluded)")
-        t = np.asarray(t, dtype=float)
-        if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
-            raise ValueError("reference needs at least two uniformly spaced times starting "
-                             "at 0")
-        interval = float(t[1])
-        dt = self.default_dt if dt is None else float(dt)
-        per_save = max(1, math.ceil(interval / dt - 1e-9))
-        k = grid.wavenumbers()[0]
-        mask = grid.dealias_mask()
-        dtype = jnp.result_type(float)
-        v0 = grid.to_spectral(self.initial_condition(jnp.asarray(x, dtype)))
-        v = solve_etdrk4(self.symbol(k), lambda w: mask * self.nonlinear(grid, w), v0,
-                         dt=interval / per_save, num_steps=per_save * (len(t) - 1),
-                         save_every=per_save)
-        return grid.to_physical(v)[..., None]
+        u0 = self.initial_condition(jnp.asarray(x, jnp.result_type(float)))
+        return self.solve(u0, t, dt=dt)[..., None]
+
+
+def _advective_dt(grid: PeriodicGrid, u0, coefficient: float) -> float:
+    """~0.9 dx / (coefficient max|u|): the ETDRK4 (RK4-like) limit for `c u u_x` with
+    spectral derivatives, |c u k_max dt| <= 2.8, with a margin."""
+    peak = float(jnp.max(jnp.abs(u0)))
+    return math.inf if peak == 0 else 0.9 * grid.spacing[0] / (coefficient * peak)
 
 
 def _ux(u, x, t, order=1):
@@ -148,6 +186,9 @@ class Burgers1DPeriodic(AbstractPeriodic1D):
     def nonlinear(self, grid, v):
         return _square_flux(grid, v, -0.5)
 
+    def stable_dt(self, grid, u0):
+        return _advective_dt(grid, u0, 1.0)
+
     def solution(self, x: np.ndarray, t: float, *, nodes: int = 8001) -> np.ndarray:
         """The exact solution by the Cole-Hopf transform (NumPy, float64).
 
@@ -196,6 +237,12 @@ class AllenCahn1D(AbstractPeriodic1D):
         u = grid.to_physical(v)
         return grid.to_spectral(self.a * (u - u**3))
 
+    def stable_dt(self, grid, u0):
+        # The reaction's Jacobian a (1 - 3 u^2) lies in [-a (3 max u^2 - 1), a]; RK4-like
+        # stability needs |lambda dt| <= 2.78.
+        peak = float(jnp.max(u0**2))
+        return 2.5 / (self.a * max(1.0, 3 * peak - 1))
+
     def residual(self, u, x, t):
         val = u(x, t)
         return _ut(u, x, t) - self.epsilon * _ux(u, x, t, 2) - self.a * (val - val**3)
@@ -218,6 +265,9 @@ class KuramotoSivashinsky1D(AbstractPeriodic1D):
 
     def symbol(self, k):
         return k**2 - k**4 + 0j
+
+    def stable_dt(self, grid, u0):
+        return _advective_dt(grid, u0, 1.0)
 
     def nonlinear(self, grid, v):
         return _square_flux(grid, v, -0.5)
@@ -254,6 +304,9 @@ class KdV1D(AbstractPeriodic1D):
 
     def symbol(self, k):
         return 1j * k**3
+
+    def stable_dt(self, grid, u0):
+        return _advective_dt(grid, u0, 6.0)
 
     def nonlinear(self, grid, v):
         return _square_flux(grid, v, -3.0)

@@ -21,12 +21,14 @@ class ProgressReporter:
     - `mode`: `"auto"` (bar on a terminal, lines otherwise), `"bar"`, `"lines"` or `"off"`.
     - `every_seconds`: the least time between two plain lines.
     - `stream`: where to write (default `sys.stderr`).
+    - `description`: the label; `unit`: what is counted (`"step"`, `"sample"`, ...).
     """
 
     def __init__(self, total: int, initial: int = 0, *, mode: str = "auto",
                  every_seconds: float = 5.0, stream: IO[str] | None = None,
-                 description: str = "fit"):
+                 description: str = "fit", unit: str = "step"):
         self.total = total
+        self.unit = unit
         self.stream = stream if stream is not None else sys.stderr
         if mode == "auto":
             mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
@@ -56,16 +58,19 @@ class ProgressReporter:
                                             loss="-", rate="-")
             self._bar.start()
 
-    def update(self, step: int, loss: float, steps_per_second: float) -> None:
+    def update(self, step: int, loss: float | None, steps_per_second: float) -> None:
+        """Report that `step` of `total` is done (`loss` may be `None` outside training)."""
+        loss_text = "-" if loss is None else _fmt_loss(loss)
         if self.mode == "bar":
-            self._bar.update(self._task, completed=step, loss=_fmt_loss(loss),
+            self._bar.update(self._task, completed=step, loss=loss_text,
                              rate=f"{steps_per_second:.1f}")
         elif self.mode == "lines":
             now = time.monotonic()
             if now - self._last_line >= self.every_seconds or step >= self.total:
                 self._last_line = now
-                print(f"{self.description}: step {step}/{self.total}  loss {_fmt_loss(loss)}  "
-                      f"{steps_per_second:.1f} steps/s", file=self.stream, flush=True)
+                loss_part = "" if loss is None else f"  loss {loss_text}"
+                print(f"{self.description}: {self.unit} {step}/{self.total}{loss_part}  "
+                      f"{steps_per_second:.1f} {self.unit}s/s", file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
         if self.mode == "off":

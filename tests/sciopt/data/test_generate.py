@@ -1,0 +1,100 @@
+"""Dataset generation: random fields with the stated covariance, resumable chunked solves
+that reproduce an uninterrupted run byte for byte, and clear errors."""
+
+import jax
+import numpy as np
+import pytest
+
+from sciopt.cli._app import main
+from sciopt.data import DatasetError, gaussian_random_field, generate_dataset, read_dataset
+from sciopt.solvers import PeriodicGrid
+
+ARGS = {"samples": 10, "resolution": 64, "seed": 3, "chunk_size": 4, "num_times": 3,
+        "t_final": 0.2, "params": {"nu": 0.05}, "progress": "off"}
+
+
+def test_random_field_has_the_stated_covariance():
+    grid = PeriodicGrid(256, 10.0)
+    fields = np.asarray(jax.vmap(lambda k: gaussian_random_field(k, grid, length_scale=0.5,
+                                                                 std=2.0))(
+        jax.random.split(jax.random.key(0), 4000)))
+    n = fields.size
+    assert abs(fields.mean()) < 5 * 2.0 / np.sqrt(n / 100)  # samples are correlated
+    assert abs(fields.std() - 2.0) < 0.02
+    lag = round(0.5 / grid.spacing[0])  # one length scale: correlation exp(-1/2)
+    corr = np.mean(fields * np.roll(fields, lag, axis=1)) / np.mean(fields**2)
+    assert abs(corr - np.exp(-0.5)) < 0.02
+
+
+def test_interrupted_generation_resumes_to_the_same_file(tmp_path, monkeypatch):
+    ref = generate_dataset(tmp_path / "ref.h5", "burgers1d_periodic", **ARGS)
+    out = tmp_path / "out.h5"
+
+    from sciopt.train import ProgressReporter
+
+    original = ProgressReporter.update
+    calls = []
+
+    def killed_after_two_chunks(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as if the process died after its second chunk
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(ProgressReporter, "update", killed_after_two_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(out, "burgers1d_periodic", **ARGS)
+    monkeypatch.setattr(ProgressReporter, "update", original)
+    partial = tmp_path / "out.h5.partial"
+    assert not out.exists() and len(list(partial.glob("chunk_*.npy"))) == 2
+    generate_dataset(out, "burgers1d_periodic", **ARGS)
+    assert out.read_bytes() == ref.read_bytes()
+    assert not partial.exists()
+    ds = read_dataset(out)
+    assert ds.tensor.shape == (10, 3, 64, 1) and ds.attrs["problem"] == "burgers1d_periodic"
+    assert ds.attrs["metadata"]["initial_condition"]["kind"] == "gaussian_random_field"
+    assert np.all(np.isfinite(ds.tensor))
+    # The chunk size does not change the samples (per-sample keys).
+    other = generate_dataset(tmp_path / "c3.h5", "burgers1d_periodic", **(ARGS | {
+        "chunk_size": 3}))
+    np.testing.assert_array_equal(read_dataset(other).tensor, ds.tensor)
+
+
+def test_partial_run_with_other_arguments_is_refused(tmp_path):
+    (tmp_path / "out.h5.partial").mkdir()
+    (tmp_path / "out.h5.partial" / "config.json").write_text('{"hash": "other"}')
+    with pytest.raises(DatasetError, match="other arguments"):
+        generate_dataset(tmp_path / "out.h5", "burgers1d_periodic", **ARGS)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--resolution", "-8"], "resolution must be a positive integer, got -8"),
+    (["--resolution", "63"], "grid sizes must be even"),
+    (["--param", "nu=-1"], "'nu' of problem 'burgers1d_periodic' must be positive"),
+    (["--param", "mu=1"], "unknown parameter(s) 'mu'"),
+    (["--dt", "0.5"], "exceeds the stability limit"),
+    (["--samples", "0"], "samples must be a positive integer"),
+])
+def test_cli_bad_input_exit_2_and_nothing_left(capsys, tmp_path, argv, expected):
+    out = tmp_path / "d.h5"
+    code = main(["data", "generate", "burgers1d_periodic", "--samples", "2", "--resolution",
+                 "32", "--seed", "0", "--out", str(out), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and expected in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_generate_and_solve(capsys, tmp_path):
+    out = tmp_path / "ks.h5"
+    assert main(["data", "generate", "ks1d", "--samples", "2", "--resolution", "32", "--seed",
+                 "0", "--out", str(out), "--t-final", "1", "--times", "3"]) == 0
+    assert read_dataset(out).tensor.shape == (2, 3, 32, 1)
+    code = main(["data", "generate", "ks1d", "--samples", "2", "--resolution", "32", "--seed",
+                 "0", "--out", str(out)])
+    assert code == 2 and "already exists" in capsys.readouterr().err
+    assert main(["solve", "advection1d", "--param", "c=50", "--resolution", "64", "--out",
+                 str(tmp_path / "s")]) == 0
+    text = capsys.readouterr().out
+    err = float(text.split("analytic solution ")[1].split()[0])
+    assert err <= 1e-10
+    assert (tmp_path / "s" / "advection1d_reference.png").exists()
