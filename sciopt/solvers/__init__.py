@@ -1,6 +1,8 @@
 """Classical reference solvers: pseudo-spectral ETDRK4 on periodic grids (float64-exact where
-the problem is linear), differentiable and jit-compiled."""
+the problem is linear) and finite differences with lineax for elliptic problems;
+differentiable and jit-compiled."""
 
+from ._elliptic import solve_elliptic_2d as solve_elliptic_2d
 from ._etdrk4 import ETDRK4Coefficients as ETDRK4Coefficients
 from ._etdrk4 import etdrk4_coefficients as etdrk4_coefficients
 from ._etdrk4 import etdrk4_step as etdrk4_step
