@@ -38,7 +38,7 @@ def test_layering():
 @pytest.mark.parametrize("package", ["sciopt", "sciopt.train", "sciopt.data",
                                      "sciopt.geometry", "sciopt.problems",
                                      "sciopt.distributed", "sciopt.bench", "sciopt.derivatives",
-                                     "sciopt.kernels", *LAYER1])
+                                     "sciopt.kernels", "sciopt.solvers", *LAYER1])
 def test_public_names_are_documented(package):
     module = importlib.import_module(package)
     assert module.__doc__

@@ -215,7 +215,8 @@ class _Interpreter:
             return None
         w = jnp.moveaxis(jnp.asarray(a), other[0], 0)
         out_dtype = eqn.outvars[0].aval.dtype
-        return jnp.take(w, rows.index, axis=0).astype(out_dtype)
+        # Out-of-range indices stand for zero directions (used to pad chunks).
+        return jnp.take(w, rows.index, axis=0, mode="fill", fill_value=0).astype(out_dtype)
 
     def _dot_tangent(self, eqn, j: Array, other: Array, tangent_is_rhs: bool) -> Array:
         """`[dot_general(j_s, other)]_s` (or with `other` on the left) as one matrix product

@@ -60,6 +60,7 @@ def laplacian(
     key: PRNGKeyArray | None = None,
     num_samples: int = 16,
     distribution: Distribution = "rademacher",
+    directions_per_pass: int | None = None,
 ) -> Float[Array, "..."]:
     """The Laplacian `sum_i d^2 f / dx_i^2` at `x` (componentwise for vector-valued `f`).
 
@@ -74,6 +75,9 @@ def laplacian(
           `"sparse"`: S coordinates drawn uniformly, scaled by d).
         - `"hessian"`: the trace of `jax.hessian` (the nested-AD baseline).
     - `key`: PRNG key (required for `"stde"`).
+    - `directions_per_pass`: for `"exact"`, carry at most this many basis directions at a
+      time (a `lax.map` over chunks whose second-order sums are added), trading speed for
+      memory; default all d at once.
 
     **Returns:**
 
@@ -89,7 +93,15 @@ def laplacian(
         return _hessian_trace(f, x)
     d = x.size
     if method == "exact":
-        return collapsed_taylor(f, x, basis(d))[2]
+        if directions_per_pass is None or directions_per_pass >= d:
+            return collapsed_taylor(f, x, basis(d))[2]
+        per = positive_int("directions_per_pass", directions_per_pass)
+        chunks = -(-d // per)
+        # Pad with index d (out of range: a zero direction, contributing nothing).
+        index = jnp.concatenate([jnp.arange(d), jnp.full(chunks * per - d, d)])
+        parts = jax.lax.map(lambda ix: collapsed_taylor(f, x, Rows(ix, d))[2],
+                            index.reshape(chunks, per))
+        return jnp.sum(parts, axis=0)
     if distribution == "sparse":
         index = jax.random.randint(key, (num_samples,), 0, d)
         return collapsed_taylor(f, x, Rows(index, d))[2] * (d / num_samples)
@@ -132,7 +144,9 @@ def biharmonic(
     if method == "hessian":
         return _hessian_trace(lambda y: _hessian_trace(f, y), x)
     if method == "exact":
-        return laplacian(lambda y: laplacian(f, y), x)
+        # The outer pass carries d directions through an inner pass that carries d more:
+        # chunk the outer ones so memory stays O(64 d) per point.
+        return laplacian(lambda y: laplacian(f, y), x, directions_per_pass=64)
     v = jax.random.normal(key, (num_samples, *x.shape), dtype=x.dtype)
     fourth = jax.vmap(lambda u: taylor(f, x, u, 4)[4])(v)
     return jnp.mean(fourth, axis=0) / 3.0

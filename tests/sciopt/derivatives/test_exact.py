@@ -193,3 +193,10 @@ def test_control_flow_scan_cond_while():
 
     np.testing.assert_allclose(laplacian(f_while, X), laplacian(f_unrolled, X, method="hessian"),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mlp", "mixed"])
+def test_chunked_directions_give_the_same_laplacian(name):
+    f = FUNCTIONS[name]
+    np.testing.assert_allclose(laplacian(f, X, directions_per_pass=4), laplacian(f, X),
+                               rtol=1e-13, atol=1e-14)  # 6 = 4 + 2 padded: round-off only
