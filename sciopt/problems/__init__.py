@@ -3,11 +3,12 @@
 Each problem family lives in its own file and registers itself on import.
 """
 
-from . import _elliptic, _heat, _semilinear  # noqa: F401  (register their problems)
+from . import _elliptic, _heat, _navier_stokes, _semilinear  # noqa: F401  (registration)
 from ._elliptic import Darcy2D as Darcy2D
 from ._elliptic import Helmholtz2D as Helmholtz2D
 from ._elliptic import Poisson2D as Poisson2D
 from ._heat import Heat1DPeriodic as Heat1DPeriodic
+from ._navier_stokes import NavierStokes2D as NavierStokes2D
 from ._registry import AbstractProblem as AbstractProblem
 from ._registry import Param as Param
 from ._registry import describe as describe
