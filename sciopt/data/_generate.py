@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .. import __version__, problems
 from .._atomic import atomic_open
 from .._validate import positive_float, positive_int
+from ..problems._registry import save_schedule
 from ..solvers import PeriodicGrid
 from ..train import ProgressReporter
 from ._hdf5 import DatasetError, write_dataset
@@ -171,7 +172,7 @@ def generate_dataset(
 
     tensor = np.concatenate([np.load(partial / f"chunk_{c:06d}.npy")
                              for c in range(num_chunks)])[..., None]
-    step = float(times[1]) / max(1, math.ceil(float(times[1]) / (dt or prob.default_dt) - 1e-9))
+    _, _, step = save_schedule(times, dt, prob.default_dt)
     write_dataset(out, tensor, t=times, coords={"x": np.asarray(grid.axes()[0])},
                   problem=problem, parameters=prob.parameters,
                   solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution":

@@ -21,7 +21,7 @@ from jaxtyping import Array, Float
 
 from ..geometry import Torus
 from ..solvers import PeriodicGrid, solve_etdrk4
-from ._registry import AbstractProblem, Param, positive, register
+from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
 class NavierStokes2D(AbstractProblem):
@@ -82,12 +82,7 @@ class NavierStokes2D(AbstractProblem):
         """Vorticity trajectories from `w0` saved at uniformly spaced times `t` from 0."""
         w0 = jnp.asarray(w0)
         grid = self.grid(w0.shape[-1])
-        t = np.asarray(t, dtype=float)
-        if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
-            raise ValueError("times must be at least two uniformly spaced values starting "
-                             "at 0")
-        dt = self.default_dt if dt is None else float(dt)
-        per_save = max(1, math.ceil(float(t[1]) / dt - 1e-9))
+        t, per_save, step = save_schedule(t, dt, self.default_dt)
         kx, ky = grid.wavenumbers()
         k2 = kx**2 + ky**2
         inv_k2 = jnp.where(k2 == 0, 0.0, 1.0 / jnp.where(k2 == 0, 1.0, k2))
@@ -106,7 +101,7 @@ class NavierStokes2D(AbstractProblem):
 
         def one(w):
             out = solve_etdrk4(jnp.broadcast_to(symbol, forcing.shape), nonlinear,
-                               grid.to_spectral(w), dt=float(t[1]) / per_save,
+                               grid.to_spectral(w), dt=step,
                                num_steps=per_save * (len(t) - 1), save_every=per_save)
             return grid.to_physical(out)
 

@@ -73,6 +73,24 @@ def _parse(text: str, kind: type, where: str) -> Any:
         raise ValueError(f"{where} must be of type {kind.__name__}; got {text!r}") from None
 
 
+def save_schedule(t: Any, dt: float | None, default_dt: float) -> tuple[np.ndarray, int, float]:
+    """Check that `t` is uniformly spaced from 0 and split each save interval into equal
+    steps no longer than `dt` (default `default_dt`).
+
+    **Returns:**
+
+    `(t as float array, steps per save, step size)`.
+    """
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
+        raise ValueError("times must be at least two uniformly spaced values starting at 0")
+    dt = default_dt if dt is None else float(dt)
+    if not dt > 0:
+        raise ValueError(f"dt must be positive; got {dt}")
+    per_save = max(1, int(np.ceil(float(t[1]) / dt - 1e-9)))
+    return t, per_save, float(t[1]) / per_save
+
+
 def positive(value: Any) -> str | None:
     return None if value > 0 else "must be positive"
 

@@ -17,7 +17,7 @@ from jaxtyping import Array, Complex, Float
 
 from ..geometry import Torus
 from ..solvers import PeriodicGrid, solve_etdrk4
-from ._registry import AbstractProblem, Param, positive, register
+from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
 class AbstractPeriodic1D(AbstractProblem):
@@ -72,16 +72,7 @@ class AbstractPeriodic1D(AbstractProblem):
         """
         u0 = jnp.asarray(u0)
         grid = self.grid(u0.shape[-1])
-        t = np.asarray(t, dtype=float)
-        if t.ndim != 1 or len(t) < 2 or t[0] != 0 or not np.allclose(np.diff(t), t[1]):
-            raise ValueError("times must be at least two uniformly spaced values starting "
-                             "at 0")
-        interval = float(t[1])
-        dt = self.default_dt if dt is None else float(dt)
-        if not dt > 0:
-            raise ValueError(f"dt must be positive; got {dt}")
-        per_save = max(1, math.ceil(interval / dt - 1e-9))
-        step = interval / per_save
+        t, per_save, step = save_schedule(t, dt, self.default_dt)
         # Concrete initial conditions are checked here; traced ones (inside jit) cannot be,
         # and callers check their outputs for non-finite values instead.
         limit = math.inf if isinstance(u0, jax.core.Tracer) else self.stable_dt(grid, u0)
