@@ -1,6 +1,7 @@
 """Domains (interval, box, periodic torus, disk) and their interior/boundary samplers."""
 
 from ._domains import AbstractDomain as AbstractDomain
+from ._domains import Ball as Ball
 from ._domains import Box as Box
 from ._domains import Disk as Disk
 from ._domains import Interval as Interval

@@ -205,3 +205,62 @@ class Disk(AbstractDomain):
         """Outward unit normals at boundary points."""
         v = x - jnp.asarray(self.center, x.dtype)
         return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+
+
+class Ball(AbstractDomain):
+    """The ball of `radius` about `center` in R^d (any d).
+
+    Interior points: a Gaussian direction (inverse normal CDF of d unit-cube coordinates)
+    scaled to radius `R u^(1/d)` with one more coordinate, which is uniform in volume for
+    every sampling method; boundary points: the direction alone.
+    """
+
+    center: tuple[float, ...] = eqx.field(static=True)
+    radius: float = eqx.field(static=True)
+
+    def __init__(self, center: Sequence[float], radius: float = 1.0):
+        self.center = tuple(float(v) for v in center)
+        if not self.center:
+            raise ValueError("Ball center must have at least one coordinate")
+        self.radius = positive_float("radius", radius)
+
+    @property
+    def dim(self) -> int:
+        return len(self.center)
+
+    @property
+    def bounds(self):
+        c = np.array(self.center)
+        return c - self.radius, c + self.radius
+
+    @property
+    def volume(self) -> float:
+        d = self.dim
+        return math.pi ** (d / 2) / math.gamma(d / 2 + 1) * self.radius**d
+
+    def contains(self, x):
+        return jnp.sum((x - jnp.asarray(self.center)) ** 2, axis=-1) <= self.radius**2 * (
+            1 + 1e-12)
+
+    def _direction(self, u):
+        eps = jnp.finfo(u.dtype).eps
+        g = jax.scipy.special.ndtri(jnp.clip(u, eps, 1 - eps))
+        return g / jnp.linalg.norm(g, axis=-1, keepdims=True)
+
+    def _interior_from_unit(self, u):
+        r = self.radius * u[:, -1:] ** (1.0 / self.dim)
+        return jnp.asarray(self.center, u.dtype) + r * self._direction(u[:, :-1])
+
+    def _boundary_from_unit(self, u):
+        return jnp.asarray(self.center, u.dtype) + self.radius * self._direction(u)
+
+    def sample_interior(self, n: int, *, key: PRNGKeyArray, method: Method = "uniform",
+                        dtype=None) -> Float[Array, "n d"]:
+        """`n` points uniform in volume (d + 1 unit-cube coordinates per point)."""
+        n = positive_int("n", n)
+        return self._interior_from_unit(unit_cube(key, n, self.dim + 1, method, dtype))
+
+    def normal(self, x: Float[Array, "n d"]) -> Float[Array, "n d"]:
+        """Outward unit normals at boundary points."""
+        v = x - jnp.asarray(self.center, x.dtype)
+        return v / jnp.linalg.norm(v, axis=-1, keepdims=True)

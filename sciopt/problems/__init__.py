@@ -3,11 +3,19 @@
 Each problem family lives in its own file and registers itself on import.
 """
 
-from . import _elliptic, _heat, _navier_stokes, _semilinear  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    _elliptic,
+    _heat,
+    _high_dim,
+    _navier_stokes,
+    _semilinear,
+)
 from ._elliptic import Darcy2D as Darcy2D
 from ._elliptic import Helmholtz2D as Helmholtz2D
 from ._elliptic import Poisson2D as Poisson2D
 from ._heat import Heat1DPeriodic as Heat1DPeriodic
+from ._high_dim import PoissonTwoBody as PoissonTwoBody
+from ._high_dim import SineGordonTwoBody as SineGordonTwoBody
 from ._navier_stokes import NavierStokes2D as NavierStokes2D
 from ._registry import AbstractProblem as AbstractProblem
 from ._registry import Param as Param

@@ -84,3 +84,20 @@ def test_lhs_is_stratified_and_sobol_beats_uniform():
 def test_bad_input(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("method", ["uniform", "lhs", "sobol"])
+def test_ball_sampling_is_uniform_in_volume(method):
+    from sciopt.geometry import Ball
+
+    d = 7
+    ball = Ball([0.5] * d, 2.0)
+    x = np.asarray(ball.sample_interior(20_000, key=KEY, method=method)) - 0.5
+    r = np.linalg.norm(x, axis=1) / 2.0
+    assert r.max() <= 1 + 1e-12
+    # Uniform in volume: (r / R)^d is uniform on [0, 1): mean 1/2, sd 1/sqrt(12).
+    assert abs(np.mean(r**d) - 0.5) < 5 / np.sqrt(12 * len(r))
+    # Directions are isotropic: the mean of x is ~0 in every coordinate.
+    assert np.all(np.abs(x.mean(0)) < 5 * 2.0 / np.sqrt(len(r)))
+    b = np.asarray(ball.sample_boundary(100, key=KEY, method=method)) - 0.5
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 2.0, rtol=1e-13)

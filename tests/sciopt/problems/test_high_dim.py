@@ -1,0 +1,34 @@
+"""High-dimensional Poisson / Sine-Gordon with the two-body exact solution."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciopt import problems
+
+
+@pytest.mark.parametrize("name", ["poisson_highdim", "sine_gordon_highdim"])
+def test_exact_solution_vanishes_on_the_sphere_and_source_matches_hessian(name):
+    p = problems.get(name, dim=6, seed=3)
+    sphere = p.domain.sample_boundary(16, key=jax.random.key(0))
+    assert float(jnp.max(jnp.abs(p.reference({"points": sphere})))) < 1e-14
+    x = p.domain.sample_interior(5, key=jax.random.key(1))
+    lap = jax.vmap(lambda z: jnp.trace(jax.hessian(p.solution)(z)))(x)
+    u = jax.vmap(p.solution)(x)
+    expected = -lap if name == "poisson_highdim" else lap + jnp.sin(u)
+    np.testing.assert_allclose(jax.vmap(p.source)(x), expected, rtol=1e-12)
+
+
+def test_runs_at_d_1000_with_taylor_mode_sources():
+    p = problems.get("poisson_highdim", dim=1000)
+    x = p.domain.sample_interior(4, key=jax.random.key(2))
+    g = jax.jit(jax.vmap(p.source))(x)
+    assert g.shape == (4,) and bool(jnp.all(jnp.isfinite(g)))
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="at least 2"):
+        problems.get("poisson_highdim", dim=1)
+    with pytest.raises(ValueError, match=r"must be \[n, 6\]"):
+        problems.get("poisson_highdim", dim=6).reference({"points": jnp.zeros((3, 5))})
