@@ -6,6 +6,7 @@ Each problem family lives in its own file and registers itself on import.
 from . import (  # noqa: F401  (registration)
     _elliptic,
     _heat,
+    _heat2d_wave,
     _high_dim,
     _navier_stokes,
     _semilinear,
@@ -14,6 +15,9 @@ from ._elliptic import Darcy2D as Darcy2D
 from ._elliptic import Helmholtz2D as Helmholtz2D
 from ._elliptic import Poisson2D as Poisson2D
 from ._heat import Heat1DPeriodic as Heat1DPeriodic
+from ._heat2d_wave import FisherKPP1D as FisherKPP1D
+from ._heat2d_wave import Heat2D as Heat2D
+from ._heat2d_wave import Wave1D as Wave1D
 from ._high_dim import PoissonTwoBody as PoissonTwoBody
 from ._high_dim import SineGordonTwoBody as SineGordonTwoBody
 from ._navier_stokes import NavierStokes2D as NavierStokes2D

@@ -1,0 +1,178 @@
+"""Heat in two dimensions (periodic or Dirichlet) and the 1D wave equation, with exact
+solutions; plus Fisher-KPP (diffusion-reaction) in 1D."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ..geometry import Box, Torus
+from ..solvers import PeriodicGrid, solve_etdrk4
+from ._registry import AbstractProblem, Param, positive, register, save_schedule
+from ._semilinear import AbstractPeriodic1D
+
+
+class Heat2D(AbstractProblem):
+    """`u_t = nu Delta u` with `u0 = sum_{m,n <= modes} sin(m x) sin(n y) / (m n)`:
+    on `[0, 2 pi)^2` with `boundary="periodic"`, or on `[0, pi]^2` with `u = 0` on the
+    boundary (`"dirichlet"`); the exact solution is the same series with factors
+    `exp(-nu (m^2 + n^2) t)`. The reference is a spectral ETDRK4 solve (Dirichlet data by odd
+    extension to the periodic square)."""
+
+    nu: float = eqx.field(static=True)
+    modes: int = eqx.field(static=True)
+    boundary: str = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+
+    @property
+    def domain(self):
+        if self.boundary == "periodic":
+            return Torus([0.0, 0.0], [2 * math.pi, 2 * math.pi])
+        return Box([0.0, 0.0], [math.pi, math.pi])
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"nu": self.nu, "modes": self.modes, "boundary": self.boundary,
+                "t_final": self.t_final}
+
+    def solution(self, x, y, t):
+        x, y = jnp.asarray(x), jnp.asarray(y)
+        m = jnp.arange(1, self.modes + 1, dtype=jnp.result_type(float))
+        sx = jnp.sin(m * x[..., None]) / m
+        sy = jnp.sin(m * y[..., None]) / m
+        t = jnp.asarray(t)[..., None, None]
+        decay = jnp.exp(-self.nu * (m[:, None] ** 2 + m[None, :] ** 2) * t)
+        return jnp.sum(sx[..., :, None] * sy[..., None, :] * decay, axis=(-2, -1))
+
+    def residual(self, u, x, y, t):
+        u_t = jax.grad(u, argnums=2)(x, y, t)
+        u_xx = jax.grad(jax.grad(u, argnums=0), argnums=0)(x, y, t)
+        u_yy = jax.grad(jax.grad(u, argnums=1), argnums=1)(x, y, t)
+        return u_t - self.nu * (u_xx + u_yy)
+
+    def reference(self, coords, t, *, dt: float | None = None) -> Float[Array, "t nx ny 1"]:
+        """Periodic: `coords["x"]` are the n grid points of `[0, 2 pi)`. Dirichlet: the
+        n + 1 nodes of `[0, pi]`, boundary included (the same for y)."""
+        x = np.asarray(coords["x"])
+        if self.boundary == "periodic":
+            n = len(x)
+            ok = np.allclose(x, 2 * np.pi * np.arange(n) / n, atol=1e-12)
+        else:
+            n = 2 * (len(x) - 1)
+            ok = np.allclose(x, np.pi * np.arange(len(x)) / (len(x) - 1), atol=1e-12)
+        if not ok:
+            raise ValueError(f"Heat2D({self.boundary}).reference needs the uniform grid "
+                             f"{'[0, 2 pi)' if self.boundary == 'periodic' else '[0, pi]'}")
+        grid = PeriodicGrid([n, n], [2 * math.pi, 2 * math.pi])
+        px, py = grid.points()
+        t, per_save, step = save_schedule(t, dt, 0.05)
+        kx, ky = grid.wavenumbers()
+        symbol = (-self.nu * (kx**2 + ky**2)) + 0j
+        v0 = grid.to_spectral(self.solution(px, py, 0.0))
+        v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), lambda w: 0 * w, v0, dt=step,
+                         num_steps=per_save * (len(t) - 1), save_every=per_save)
+        u = grid.to_physical(v)
+        if self.boundary == "dirichlet":
+            u = u[:, : n // 2 + 1, : n // 2 + 1]
+        return u[..., None]
+
+
+class Wave1D(AbstractProblem):
+    """`u_tt = c^2 u_xx` on `[0, 2 pi)` periodic, `u0 = sin(x) + 0.5 sin(3 x)`, `u_t(0) = 0`;
+    exact `sin(x) cos(c t) + 0.5 sin(3x) cos(3 c t)` (d'Alembert)."""
+
+    c: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+
+    @property
+    def domain(self) -> Torus:
+        return Torus([0.0], [2 * math.pi])
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"c": self.c, "t_final": self.t_final}
+
+    def solution(self, x, t):
+        return jnp.sin(x) * jnp.cos(self.c * t) + 0.5 * jnp.sin(3 * x) * jnp.cos(3 * self.c * t)
+
+    def residual(self, u, x, t):
+        u_tt = jax.grad(jax.grad(u, argnums=1), argnums=1)(x, t)
+        u_xx = jax.grad(jax.grad(u, argnums=0), argnums=0)(x, t)
+        return u_tt - self.c**2 * u_xx
+
+    def reference(self, coords, t) -> Float[Array, "t n 1"]:
+        """Spectral in space, exact in time: each Fourier mode evolves as `cos(c k t)`."""
+        x = jnp.asarray(coords["x"])
+        grid = PeriodicGrid(len(x), 2 * math.pi)
+        k = grid.wavenumbers()[0]
+        v0 = grid.to_spectral(self.solution(x, 0.0))
+        t = jnp.asarray(t)
+        return grid.to_physical(v0[None] * jnp.cos(self.c * k[None] * t[:, None]))[..., None]
+
+
+class FisherKPP1D(AbstractPeriodic1D):
+    """`u_t = D u_xx + r u (1 - u)` (Fisher-KPP diffusion-reaction) on `[-L/2, L/2)`
+    periodic, `u0 = exp(-x^2)`: a pair of fronts at speed about `2 sqrt(D r)`."""
+
+    diffusion: float = eqx.field(static=True)
+    rate: float = eqx.field(static=True)
+    length: float = eqx.field(static=True)
+    t_final: float = eqx.field(static=True)
+    default_dt = 1e-2
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return (-self.length / 2, self.length / 2)
+
+    def initial_condition(self, x):
+        return jnp.exp(-(x**2))
+
+    def symbol(self, k):
+        return -self.diffusion * k**2 + 0j
+
+    def nonlinear(self, grid, v):
+        u = grid.to_physical(v)
+        return grid.to_spectral(self.rate * u * (1 - u))
+
+    def stable_dt(self, grid, u0):
+        # The reaction's Jacobian r (1 - 2u); RK4-like stability |lambda dt| <= 2.78.
+        peak = float(jnp.max(jnp.abs(1 - 2 * u0)))
+        return 2.5 / (self.rate * max(1.0, peak))
+
+    def residual(self, u, x, t):
+        u_t = jax.grad(u, argnums=1)(x, t)
+        u_xx = jax.grad(jax.grad(u, argnums=0), argnums=0)(x, t)
+        val = u(x, t)
+        return u_t - self.diffusion * u_xx - self.rate * val * (1 - val)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"diffusion": self.diffusion, "rate": self.rate, "length": self.length,
+                "t_final": self.t_final}
+
+
+register("heat2d", Heat2D,
+         (Param("nu", 0.1, "diffusivity", float, positive),
+          Param("modes", 3, "Fourier modes per axis in u0", int,
+                lambda v: None if v >= 1 else "must be at least 1"),
+          Param("boundary", "periodic", "periodic ([0, 2 pi)^2) or dirichlet ([0, pi]^2)", str,
+                choices=("periodic", "dirichlet")),
+          Param("t_final", 1.0, "final time", float, positive)),
+         summary="u_t = nu Delta u in 2D, periodic or Dirichlet; exact series", family="heat")
+register("wave1d", Wave1D,
+         (Param("c", 1.0, "wave speed", float, positive),
+          Param("t_final", 2.0, "final time", float, positive)),
+         summary="u_tt = c^2 u_xx on [0, 2 pi) periodic; exact d'Alembert", family="wave")
+register("fisher_kpp1d", FisherKPP1D,
+         (Param("diffusion", 1.0, "diffusion coefficient D", float, positive),
+          Param("rate", 1.0, "growth rate r", float, positive),
+          Param("length", 80.0, "period of the domain", float, positive),
+          Param("t_final", 10.0, "final time", float, positive)),
+         summary="u_t = D u_xx + r u (1 - u) periodic (diffusion-reaction)",
+         family="diffusion_reaction")
