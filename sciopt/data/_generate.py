@@ -5,12 +5,13 @@ file."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,76 @@ def gaussian_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, length_scale
     return std * field / jnp.sqrt(variance)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How to draw one sample's input and solve a batch of them."""
+
+    draw: Callable[[Array], Array]
+    solve: Callable[[Array], dict[str, Array]]  # -> {"tensor": [b, T, X...], extras...}
+    check: Callable[[], Any]
+    times: np.ndarray
+    coords: dict[str, np.ndarray]
+    solver: dict[str, Any]
+    metadata: dict[str, Any]
+    config: dict[str, Any]
+    advice: str
+
+
+def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std):
+    if num_times < 2:
+        raise ValueError(f"num_times must be at least 2; got {num_times}")
+    grid = prob.grid(resolution)
+    t_final = prob.t_final if t_final is None else positive_float("t_final", t_final)
+    times = np.linspace(0.0, t_final, num_times)
+    period = prob.interval[1] - prob.interval[0]
+    field = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
+             "length_scale": length_scale * period, "std": std, "mean": 0.0}
+
+    def draw(i):
+        key = jax.random.fold_in(jax.random.key(seed), i)
+        return gaussian_random_field(key, grid, length_scale=length_scale * period, std=std)
+
+    _, _, step = save_schedule(times, dt, prob.default_dt)
+    return _Plan(
+        draw=draw,
+        solve=lambda u0: {"tensor": prob.solve(u0, times, dt=dt)},
+        check=lambda: prob.solve(jax.jit(draw)(0)[None], times[:2], dt=dt),
+        times=times, coords={"x": np.asarray(grid.axes()[0])},
+        solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution": resolution,
+                "contour_points": 64},
+        metadata={"initial_condition": field},
+        config={"times": times.tolist(), "dt": dt, "initial_condition": field},
+        advice=f"lower dt (now {dt or prob.default_dt}) or the initial-condition std ({std})",
+    )
+
+
+def _darcy_plan(prob, resolution, seed):
+    if resolution < 3:
+        raise ValueError(f"resolution must be at least 3 nodes; got {resolution}")
+    nodes = np.linspace(0.0, 1.0, resolution)
+
+    def draw(i):
+        return prob.sample_coefficient(jax.random.fold_in(jax.random.key(seed), i), resolution)
+
+    return _Plan(
+        draw=draw,
+        # PDEBench's Darcy files: tensor [sample, 1, x, y] and the coefficient as "nu".
+        solve=lambda a: {"tensor": jax.vmap(prob.solve)(a)[:, None], "nu": a},
+        check=lambda: None,
+        times=np.zeros(1), coords={"x": nodes, "y": nodes},
+        solver={"name": "finite_differences_cg", "order": 2, "rtol": 1e-11,
+                "resolution": resolution},
+        metadata={"coefficient": prob.parameters},
+        config={},
+        advice="the coefficient field is out of range",
+    )
+
+
+def _supported() -> list[str]:
+    return [n for n in problems.names()
+            if isinstance(problems.get(n), problems.AbstractPeriodic1D | problems.Darcy2D)]
+
+
 def _config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -76,8 +147,9 @@ def generate_dataset(
     **Arguments:**
 
     - `out`: the HDF5 file to write (atomically).
-    - `problem`: a registered periodic problem (`sciopt.problems.names()`), built with
-      `params`.
+    - `problem`: a registered periodic problem (random initial conditions) or `darcy2d`
+      (random permeability; the solution is stored with `t = [0]` and the coefficient as the
+      extra array `nu`, as in PDEBench), built with `params`.
     - `samples`, `resolution`, `seed`: number of trajectories, grid points, PRNG seed.
       Sample `i` uses `fold_in(key(seed), i)`, so samples do not depend on `chunk_size`.
     - `num_times`, `t_final`: saved times `linspace(0, t_final, num_times)` (default
@@ -97,36 +169,23 @@ def generate_dataset(
     resolution = positive_int("resolution", resolution)
     chunk_size = positive_int("chunk_size", chunk_size)
     num_times = positive_int("num_times", num_times)
-    if num_times < 2:
-        raise ValueError(f"num_times must be at least 2; got {num_times}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer; got {seed!r}")
     prob = problems.get(problem, **dict(params or {}))
-    if not isinstance(prob, problems.AbstractPeriodic1D):
-        supported = [n for n in problems.names()
-                     if isinstance(problems.get(n), problems.AbstractPeriodic1D)]
-        raise ValueError(f"problem {problem!r} has no random-initial-condition generator yet; "
-                         f"supported: {', '.join(supported)}")
+    if isinstance(prob, problems.AbstractPeriodic1D):
+        plan = _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std)
+    elif isinstance(prob, problems.Darcy2D):
+        plan = _darcy_plan(prob, resolution, seed)
+    else:
+        raise ValueError(f"problem {problem!r} has no dataset generator yet; supported: "
+                         f"{', '.join(_supported())}")
     if out.exists() and not overwrite:
         raise DatasetError(f"{out} already exists; pass overwrite=True (--overwrite) to "
                            f"replace it")
-    grid = prob.grid(resolution)
-    t_final = prob.t_final if t_final is None else positive_float("t_final", t_final)
-    times = np.linspace(0.0, t_final, num_times)
-    period = prob.interval[1] - prob.interval[0]
-    field = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
-             "length_scale": length_scale * period, "std": std, "mean": 0.0}
     config = {"problem": problem, "parameters": prob.parameters, "samples": samples,
-              "resolution": resolution, "seed": seed, "times": times.tolist(), "dt": dt,
-              "initial_condition": field, "chunk_size": chunk_size, "sciopt": __version__}
-
-    def initial(i):
-        key = jax.random.fold_in(jax.random.key(seed), i)
-        return gaussian_random_field(key, grid, length_scale=length_scale * period, std=std)
-
-    # Check the step against the stability limit on one sample before any work.
-    probe = jax.jit(initial)(0)
-    prob.solve(probe[None], times[:2], dt=dt)
+              "resolution": resolution, "seed": seed, "chunk_size": chunk_size,
+              "sciopt": __version__, **plan.config}
+    plan.check()  # e.g. the step against the stability limit, before any work
 
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
@@ -139,45 +198,40 @@ def generate_dataset(
         with atomic_open(config_file, "w") as f:
             json.dump({"hash": _config_hash(config), "config": config}, f, indent=1)
 
-    @jax.jit
-    def solve_chunk(index):
-        u0 = jax.vmap(initial)(index)
-        return prob.solve(u0, times, dt=dt)
-
+    solve_chunk = jax.jit(lambda index: plan.solve(jax.vmap(plan.draw)(index)))
     num_chunks = -(-samples // chunk_size)
-    done = sum((partial / f"chunk_{c:06d}.npy").exists() for c in range(num_chunks))
+
+    def chunk_path(c):
+        return partial / f"chunk_{c:06d}.npz"
+
+    done = sum(chunk_path(c).exists() for c in range(num_chunks))
     reporter = ProgressReporter(samples, min(samples, done * chunk_size), mode=progress,
                                 description=f"generate {problem}", unit="sample")
     if done:
         reporter.message(f"generate {problem}: resuming, {done}/{num_chunks} chunks done")
     try:
         for c in range(num_chunks):
-            path = partial / f"chunk_{c:06d}.npy"
-            if path.exists():
+            if chunk_path(c).exists():
                 continue
             start = c * chunk_size
             index = jnp.arange(start, start + chunk_size)  # the last chunk is cut below
             t0 = time.perf_counter()
-            u = np.asarray(solve_chunk(index))[: samples - start]
-            if not np.all(np.isfinite(u)):
-                raise FloatingPointError(
-                    f"chunk {c} of {problem} went non-finite; lower dt (now "
-                    f"{dt or prob.default_dt}) or the initial-condition std ({std})")
-            with atomic_open(path, "wb") as f:
-                np.save(f, u)
+            arrays = {k: np.asarray(v)[: samples - start] for k, v in solve_chunk(index).items()}
+            if not all(np.all(np.isfinite(v)) for v in arrays.values()):
+                raise FloatingPointError(f"chunk {c} of {problem} went non-finite; "
+                                         f"{plan.advice}")
+            with atomic_open(chunk_path(c), "wb") as f:
+                np.savez(f, **arrays)
             reporter.update(min(samples, start + chunk_size), None,
-                            len(u) / (time.perf_counter() - t0))
+                            len(arrays["tensor"]) / (time.perf_counter() - t0))
     finally:
         reporter.close()
 
-    tensor = np.concatenate([np.load(partial / f"chunk_{c:06d}.npy")
-                             for c in range(num_chunks)])[..., None]
-    _, _, step = save_schedule(times, dt, prob.default_dt)
-    write_dataset(out, tensor, t=times, coords={"x": np.asarray(grid.axes()[0])},
-                  problem=problem, parameters=prob.parameters,
-                  solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution":
-                          resolution, "contour_points": 64},
-                  seed=seed, channels=["u"], metadata={"initial_condition": field},
-                  overwrite=overwrite)
+    chunks = [np.load(chunk_path(c)) for c in range(num_chunks)]
+    merged = {k: np.concatenate([ch[k] for ch in chunks]) for k in chunks[0].files}
+    tensor = merged.pop("tensor")[..., None]
+    write_dataset(out, tensor, t=plan.times, coords=plan.coords, extras=merged,
+                  problem=problem, parameters=prob.parameters, solver=plan.solver,
+                  seed=seed, channels=["u"], metadata=plan.metadata, overwrite=overwrite)
     shutil.rmtree(partial)
     return out

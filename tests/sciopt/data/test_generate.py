@@ -46,7 +46,7 @@ def test_interrupted_generation_resumes_to_the_same_file(tmp_path, monkeypatch):
         generate_dataset(out, "burgers1d_periodic", **ARGS)
     monkeypatch.setattr(ProgressReporter, "update", original)
     partial = tmp_path / "out.h5.partial"
-    assert not out.exists() and len(list(partial.glob("chunk_*.npy"))) == 2
+    assert not out.exists() and len(list(partial.glob("chunk_*.npz"))) == 2
     generate_dataset(out, "burgers1d_periodic", **ARGS)
     assert out.read_bytes() == ref.read_bytes()
     assert not partial.exists()
@@ -98,3 +98,18 @@ def test_cli_generate_and_solve(capsys, tmp_path):
     err = float(text.split("analytic solution ")[1].split()[0])
     assert err <= 1e-10
     assert (tmp_path / "s" / "advection1d_reference.png").exists()
+
+
+def test_darcy_dataset_in_the_pdebench_layout(tmp_path):
+    out = generate_dataset(tmp_path / "darcy.h5", "darcy2d", samples=5, resolution=17, seed=2,
+                           chunk_size=2, progress="off")
+    ds = read_dataset(out)
+    assert ds.tensor.shape == (5, 1, 17, 17, 1) and ds.extras["nu"].shape == (5, 17, 17)
+    assert set(np.unique(ds.extras["nu"]).tolist()) <= {3.0, 12.0}
+    assert ds.attrs["solver"]["name"] == "finite_differences_cg"
+    # Each stored pair solves the problem: re-solve sample 3 from its coefficient.
+    from sciopt import problems
+
+    u = np.asarray(problems.get("darcy2d").solve(jax.numpy.asarray(ds.extras["nu"][3])))
+    np.testing.assert_allclose(ds.tensor[3, 0, ..., 0], u, rtol=1e-10, atol=1e-14)
+    assert float(ds.tensor.min()) >= -1e-12  # maximum principle (f = 1, u = 0 on the edge)
