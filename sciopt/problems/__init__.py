@@ -15,6 +15,7 @@ from ._elliptic import Darcy2D as Darcy2D
 from ._elliptic import Helmholtz2D as Helmholtz2D
 from ._elliptic import Poisson2D as Poisson2D
 from ._heat import Heat1DPeriodic as Heat1DPeriodic
+from ._heat2d_wave import AllenCahn2D as AllenCahn2D
 from ._heat2d_wave import FisherKPP1D as FisherKPP1D
 from ._heat2d_wave import Heat2D as Heat2D
 from ._heat2d_wave import Wave1D as Wave1D

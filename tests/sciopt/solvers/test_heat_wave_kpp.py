@@ -49,3 +49,16 @@ def test_fisher_kpp_front_speed_and_bounds():
     # 2 - 0.15 log(1.5) = 1.939; allow the slower pre-asymptotic approach.
     speed = (front(u[3]) - front(u[2])) / 10
     assert 1.90 <= speed <= 1.96, speed
+
+
+def test_allen_cahn_2d_fourth_order_and_bounded():
+    p = problems.get("allen_cahn2d", t_final=2.0)
+    x = p.grid(32).axes()[0]
+    t = jnp.array([0.0, 2.0])
+    fine = p.reference({"x": x}, t, dt=1e-3)[-1]
+    dts = [0.2, 0.1, 0.05, 0.025]
+    errors = [float(jnp.linalg.norm(p.reference({"x": x}, t, dt=dt)[-1] - fine)
+                    / jnp.linalg.norm(fine)) for dt in dts]
+    slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    assert 3.8 <= slope <= 4.2, errors
+    assert float(jnp.max(jnp.abs(fine))) <= 1.0  # the maximum principle of Allen-Cahn
