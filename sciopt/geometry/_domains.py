@@ -158,14 +158,36 @@ class Torus(_AbstractBoxLike):
         return lo + jnp.mod(x - lo, hi - lo)
 
 
-class Disk(AbstractDomain):
+class _AbstractRound(AbstractDomain):
+    """A ball `|x - center| <= radius` (shared by `Disk` and `Ball`)."""
+
+    center: tuple[float, ...] = eqx.field(static=True)
+    radius: float = eqx.field(static=True)
+
+    @property
+    def dim(self) -> int:
+        return len(self.center)
+
+    @property
+    def bounds(self):
+        c = np.array(self.center)
+        return c - self.radius, c + self.radius
+
+    def contains(self, x):
+        return jnp.sum((x - jnp.asarray(self.center)) ** 2, axis=-1) <= self.radius**2 * (
+            1 + 1e-12)
+
+    def normal(self, x: Float[Array, "n d"]) -> Float[Array, "n d"]:
+        """Outward unit normals at boundary points."""
+        v = x - jnp.asarray(self.center, x.dtype)
+        return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+
+
+class Disk(_AbstractRound):
     """The disk of `radius` about `center` in R^2.
 
     Interior points use the area-preserving map `r = R sqrt(u)`, `theta = 2 pi v`.
     """
-
-    center: tuple[float, float] = eqx.field(static=True)
-    radius: float = eqx.field(static=True)
 
     def __init__(self, center: Sequence[float] = (0.0, 0.0), radius: float = 1.0):
         c = tuple(float(v) for v in center)
@@ -175,20 +197,8 @@ class Disk(AbstractDomain):
         self.radius = positive_float("radius", radius)
 
     @property
-    def dim(self) -> int:
-        return 2
-
-    @property
-    def bounds(self):
-        c = np.array(self.center)
-        return c - self.radius, c + self.radius
-
-    @property
     def volume(self) -> float:
         return math.pi * self.radius**2
-
-    def contains(self, x):
-        return jnp.sum((x - jnp.asarray(self.center)) ** 2, axis=-1) <= self.radius**2
 
     def _interior_from_unit(self, u):
         r = self.radius * jnp.sqrt(u[:, 0])
@@ -201,22 +211,14 @@ class Disk(AbstractDomain):
         return jnp.asarray(self.center, u.dtype) + self.radius * jnp.stack(
             [jnp.cos(theta), jnp.sin(theta)], -1)
 
-    def normal(self, x: Float[Array, "n 2"]) -> Float[Array, "n 2"]:
-        """Outward unit normals at boundary points."""
-        v = x - jnp.asarray(self.center, x.dtype)
-        return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
 
-
-class Ball(AbstractDomain):
+class Ball(_AbstractRound):
     """The ball of `radius` about `center` in R^d (any d).
 
     Interior points: a Gaussian direction (inverse normal CDF of d unit-cube coordinates)
     scaled to radius `R u^(1/d)` with one more coordinate, which is uniform in volume for
     every sampling method; boundary points: the direction alone.
     """
-
-    center: tuple[float, ...] = eqx.field(static=True)
-    radius: float = eqx.field(static=True)
 
     def __init__(self, center: Sequence[float], radius: float = 1.0):
         self.center = tuple(float(v) for v in center)
@@ -225,22 +227,9 @@ class Ball(AbstractDomain):
         self.radius = positive_float("radius", radius)
 
     @property
-    def dim(self) -> int:
-        return len(self.center)
-
-    @property
-    def bounds(self):
-        c = np.array(self.center)
-        return c - self.radius, c + self.radius
-
-    @property
     def volume(self) -> float:
         d = self.dim
         return math.pi ** (d / 2) / math.gamma(d / 2 + 1) * self.radius**d
-
-    def contains(self, x):
-        return jnp.sum((x - jnp.asarray(self.center)) ** 2, axis=-1) <= self.radius**2 * (
-            1 + 1e-12)
 
     def _direction(self, u):
         eps = jnp.finfo(u.dtype).eps
@@ -259,8 +248,3 @@ class Ball(AbstractDomain):
         """`n` points uniform in volume (d + 1 unit-cube coordinates per point)."""
         n = positive_int("n", n)
         return self._interior_from_unit(unit_cube(key, n, self.dim + 1, method, dtype))
-
-    def normal(self, x: Float[Array, "n d"]) -> Float[Array, "n d"]:
-        """Outward unit normals at boundary points."""
-        v = x - jnp.asarray(self.center, x.dtype)
-        return v / jnp.linalg.norm(v, axis=-1, keepdims=True)

@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Box, Torus
-from ..solvers import PeriodicGrid, solve_etdrk4
+from ..solvers import PeriodicGrid, solve_on_grid
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 from ._semilinear import AbstractPeriodic1D
 
@@ -74,10 +74,8 @@ class Heat2D(AbstractProblem):
         t, per_save, step = save_schedule(t, dt, 0.05)
         kx, ky = grid.wavenumbers()
         symbol = (-self.nu * (kx**2 + ky**2)) + 0j
-        v0 = grid.to_spectral(self.solution(px, py, 0.0))
-        v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), lambda w: 0 * w, v0, dt=step,
-                         num_steps=per_save * (len(t) - 1), save_every=per_save)
-        u = grid.to_physical(v)
+        u = solve_on_grid(grid, symbol, lambda w: 0 * w, self.solution(px, py, 0.0), dt=step,
+                          num_steps=per_save * (len(t) - 1), save_every=per_save)
         if self.boundary == "dirichlet":
             u = u[:, : n // 2 + 1, : n // 2 + 1]
         return u[..., None]
@@ -214,22 +212,18 @@ class AllenCahn2D(AbstractProblem):
         """ETDRK4 on the `n x n` periodic grid whose x nodes are `coords["x"]`."""
         n = len(coords["x"])
         grid = self.grid(n)
-        if not np.allclose(np.asarray(coords["x"]), np.asarray(grid.axes()[0]), atol=1e-12):
-            raise ValueError(f"AllenCahn2D.reference needs the uniform periodic grid of {n} "
-                             f"points on [-1, 1)")
+        grid.check_axis(coords["x"], "AllenCahn2D.reference")
         t, per_save, step = save_schedule(t, dt, self.default_dt)
         kx, ky = grid.wavenumbers()
         mask = grid.dealias_mask()
         symbol = (-self.epsilon * (kx**2 + ky**2)) + 0j
-        v0 = grid.to_spectral(self.initial_condition(*grid.points()))
-
         def nonlinear(v):
             u = grid.to_physical(v)
             return mask * grid.to_spectral(self.a * (u - u**3))
 
-        v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), nonlinear, v0, dt=step,
-                         num_steps=per_save * (len(t) - 1), save_every=per_save)
-        return grid.to_physical(v)[..., None]
+        u = solve_on_grid(grid, symbol, nonlinear, self.initial_condition(*grid.points()),
+                          dt=step, num_steps=per_save * (len(t) - 1), save_every=per_save)
+        return u[..., None]
 
 
 register("allen_cahn2d", AllenCahn2D,

@@ -16,11 +16,10 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Torus
-from ..solvers import PeriodicGrid, solve_etdrk4
+from ..solvers import PeriodicGrid, solve_on_grid
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
@@ -100,10 +99,8 @@ class NavierStokes2D(AbstractProblem):
             return mask * (-grid.to_spectral(u * w_x + v_ * w_y)) + forcing
 
         def one(w):
-            out = solve_etdrk4(jnp.broadcast_to(symbol, forcing.shape), nonlinear,
-                               grid.to_spectral(w), dt=step,
-                               num_steps=per_save * (len(t) - 1), save_every=per_save)
-            return grid.to_physical(out)
+            return solve_on_grid(grid, symbol, nonlinear, w, dt=step,
+                                 num_steps=per_save * (len(t) - 1), save_every=per_save)
 
         flat = w0.reshape(-1, *w0.shape[-2:])
         return jax.vmap(one)(flat).reshape(*w0.shape[:-2], len(t), *w0.shape[-2:])
@@ -113,9 +110,7 @@ class NavierStokes2D(AbstractProblem):
         `coords["x"]` (and `coords["y"]`, the same)."""
         n = len(coords["x"])
         grid = self.grid(n)
-        if not np.allclose(np.asarray(coords["x"]), np.asarray(grid.axes()[0]), atol=1e-12):
-            raise ValueError(f"NavierStokes2D.reference needs the uniform periodic grid of {n} "
-                             f"points on [0, 2 pi)")
+        grid.check_axis(coords["x"], "NavierStokes2D.reference")
         return self.solve(self.initial_condition(grid), t, dt=dt)[..., None]
 
 

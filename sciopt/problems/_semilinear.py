@@ -16,7 +16,7 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from ..geometry import Torus
-from ..solvers import PeriodicGrid, solve_etdrk4
+from ..solvers import PeriodicGrid, solve_on_grid
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
@@ -84,10 +84,9 @@ class AbstractPeriodic1D(AbstractProblem):
         mask = grid.dealias_mask()
 
         def one(u):
-            v = solve_etdrk4(symbol, lambda w: mask * self.nonlinear(grid, w),
-                             grid.to_spectral(u), dt=step, num_steps=per_save * (len(t) - 1),
-                             save_every=per_save)
-            return grid.to_physical(v)
+            return solve_on_grid(grid, symbol, lambda w: mask * self.nonlinear(grid, w), u,
+                                 dt=step, num_steps=per_save * (len(t) - 1),
+                                 save_every=per_save)
 
         flat = u0.reshape(-1, u0.shape[-1])
         out = jax.vmap(one)(flat)
@@ -98,12 +97,7 @@ class AbstractPeriodic1D(AbstractProblem):
         """ETDRK4 from the problem's initial condition on the periodic grid `coords["x"]`
         (uniform, `n` even), saved at the uniformly spaced times `t` starting at 0."""
         x = np.asarray(coords["x"])
-        grid = self.grid(len(x))
-        if not np.allclose(x, np.asarray(grid.axes()[0]), rtol=0, atol=1e-12 * max(1, abs(
-                x).max())):
-            raise ValueError(f"{type(self).__name__}.reference needs the uniform periodic "
-                             f"grid of {len(x)} points on [{self.interval[0]}, "
-                             f"{self.interval[1]}) (endpoint excluded)")
+        self.grid(len(x)).check_axis(x, f"{type(self).__name__}.reference")
         u0 = self.initial_condition(jnp.asarray(x, jnp.result_type(float)))
         return self.solve(u0, t, dt=dt)[..., None]
 

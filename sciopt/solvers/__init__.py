@@ -7,6 +7,7 @@ from ._etdrk4 import ETDRK4Coefficients as ETDRK4Coefficients
 from ._etdrk4 import etdrk4_coefficients as etdrk4_coefficients
 from ._etdrk4 import etdrk4_step as etdrk4_step
 from ._etdrk4 import solve_etdrk4 as solve_etdrk4
+from ._etdrk4 import solve_on_grid as solve_on_grid
 from ._finite_volume import burgers_rhs as burgers_rhs
 from ._finite_volume import solve_burgers_fv as solve_burgers_fv
 from ._spectral import PeriodicGrid as PeriodicGrid

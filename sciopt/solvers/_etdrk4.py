@@ -109,3 +109,22 @@ def solve_etdrk4(
 
 
 
+
+
+def solve_on_grid(
+    grid,
+    symbol: Complex[Array, "..."],
+    nonlinear: Callable[[Complex[Array, "..."]], Complex[Array, "..."]],
+    u0: Array,
+    *,
+    dt: float,
+    num_steps: int,
+    save_every: int,
+) -> Array:
+    """`solve_etdrk4` for a physical field `u0` on a `PeriodicGrid`: transform, integrate
+    `v_t = symbol v + nonlinear(v)` (spectral), and return the saved physical fields
+    `[num_steps // save_every + 1, *u0.shape]`."""
+    v0 = grid.to_spectral(jnp.asarray(u0))
+    v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), nonlinear, v0, dt=dt,
+                     num_steps=num_steps, save_every=save_every)
+    return grid.to_physical(v)

@@ -88,6 +88,16 @@ class PeriodicGrid(eqx.Module):
             mask = mask & (np.abs(m) < n / 3).reshape(shape)
         return jnp.asarray(mask)
 
+    def check_axis(self, x, what: str) -> None:
+        """Raise `ValueError` unless `x` are this grid's first-axis points."""
+        x = np.asarray(x)
+        expected = np.asarray(self.axes()[0])
+        if x.shape != expected.shape or not np.allclose(
+                x, expected, rtol=0, atol=1e-12 * max(1.0, float(np.abs(expected).max()))):
+            lo = self.origin[0]
+            raise ValueError(f"{what} needs the uniform periodic grid of {self.sizes[0]} points "
+                             f"on [{lo:g}, {lo + self.lengths[0]:g}) (endpoint excluded)")
+
     def to_spectral(self, u: Float[Array, "..."]) -> Complex[Array, "..."]:
         return jnp.fft.rfftn(u, axes=tuple(range(-self.ndim, 0)))
 
