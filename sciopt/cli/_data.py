@@ -12,6 +12,7 @@ EPILOG = ("examples:\n  sciopt data generate burgers1d_periodic --samples 256 --
 
 
 def configure(p) -> None:
+    from ..data._generate import PRESETS
     from ._app import _Parser
 
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser,
@@ -34,14 +35,26 @@ def configure(p) -> None:
         epilog="examples:\n  sciopt data generate burgers1d_periodic --samples 256 "
                "--resolution 256 --seed 0 --out data/burgers.h5\n"
                "  sciopt data generate allen_cahn1d --samples 64 --resolution 128 --seed 1 "
-               "--out ac.h5 --param a=2 --std 0.5",
+               "--out ac.h5 --param a=2 --std 0.5\n"
+               "  sciopt data generate navier_stokes2d --preset fno --samples 100 --seed 0 "
+               "--out ns.h5 --param nu=1e-3",
         formatter_class=p.formatter_class)
-    g.add_argument("problem", help="a periodic problem (see 'sciopt problems')")
-    g.add_argument("--samples", type=int, required=True, help="number of trajectories")
-    g.add_argument("--resolution", type=int, required=True, help="grid points (even)")
+    g.add_argument("problem", help="a periodic 1D/2D problem or darcy2d (see 'sciopt problems')")
+    g.add_argument("--samples", type=int, default=None,
+                   help="number of trajectories (required unless --preset sets it)")
+    g.add_argument("--resolution", type=int, default=None,
+                   help="grid points per axis (even for periodic problems; required unless "
+                        "--preset sets it)")
     g.add_argument("--seed", type=int, required=True, help="PRNG seed")
     g.add_argument("--out", required=True, help="output .h5 file")
-    g.add_argument("--times", type=int, default=11, help="saved times, including t = 0")
+    g.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help="sizes (samples, resolution, times, horizon) of a known collection; "
+                        "explicit options win")
+    g.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                   help="stored precision (solves always run in float64; default float32 as "
+                        "in PDEBench)")
+    g.add_argument("--times", type=int, default=None,
+                   help="saved times, including t = 0 (default 11)")
     g.add_argument("--t-final", type=float, default=None, help="final time")
     g.add_argument("--dt", type=float, default=None, help="solver time step")
     g.add_argument("--length-scale", type=float, default=0.1,
@@ -66,13 +79,17 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 def run(args) -> int:
     if args.data_command == "generate":
+        import jax
+
         from ..data import generate_dataset
 
+        jax.config.update("jax_enable_x64", True)  # solve in float64, store as --dtype
         path = generate_dataset(
             args.out, args.problem, samples=args.samples, resolution=args.resolution,
             seed=args.seed, num_times=args.times, t_final=args.t_final, dt=args.dt,
             length_scale=args.length_scale, std=args.std, chunk_size=args.chunk_size,
-            params=parse_params(args.param), overwrite=args.overwrite)
+            params=parse_params(args.param), preset=args.preset, dtype=args.dtype,
+            overwrite=args.overwrite)
         print(f"wrote {path}")
         return 0
     from ..data import inspect_dataset

@@ -1,7 +1,9 @@
 """Datasets in the PDEBench HDF5 layout: write, read, validate, inspect, split and load."""
 
+from ._generate import PRESETS as PRESETS
 from ._generate import gaussian_random_field as gaussian_random_field
 from ._generate import generate_dataset as generate_dataset
+from ._hdf5 import BlockArray as BlockArray
 from ._hdf5 import DatasetError as DatasetError
 from ._hdf5 import PDEDataset as PDEDataset
 from ._hdf5 import inspect_dataset as inspect_dataset

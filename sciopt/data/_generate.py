@@ -26,7 +26,7 @@ from .._validate import positive_float, positive_int
 from ..problems._registry import save_schedule
 from ..solvers import PeriodicGrid
 from ..train import ProgressReporter
-from ._hdf5 import DatasetError, write_dataset
+from ._hdf5 import BlockArray, DatasetError, write_dataset
 
 
 def gaussian_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, length_scale: float,
@@ -69,10 +69,13 @@ class _Plan:
 def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std):
     if num_times < 2:
         raise ValueError(f"num_times must be at least 2; got {num_times}")
+    if getattr(prob, "boundary", "periodic") != "periodic":
+        raise ValueError(f"dataset generation draws periodic random fields; build the problem "
+                         f"with boundary=periodic (got {prob.boundary!r})")
     grid = prob.grid(resolution)
     t_final = prob.t_final if t_final is None else positive_float("t_final", t_final)
     times = np.linspace(0.0, t_final, num_times)
-    period = prob.interval[1] - prob.interval[0]
+    period = grid.lengths[0]
     field = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
              "length_scale": length_scale * period, "std": std, "mean": 0.0}
 
@@ -85,7 +88,8 @@ def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale,
         draw=draw,
         solve=lambda u0: {"tensor": prob.solve(u0, times, dt=dt)},
         check=lambda: prob.solve(jax.jit(draw)(0)[None], times[:2], dt=dt),
-        times=times, coords={"x": np.asarray(grid.axes()[0])},
+        times=times, coords={name: np.asarray(a) for name, a in
+                             zip("xyz"[: grid.ndim], grid.axes(), strict=True)},
         solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution": resolution,
                 "contour_points": 64},
         metadata={"initial_condition": field},
@@ -116,9 +120,54 @@ def _darcy_plan(prob, resolution, seed):
     )
 
 
+# Sizes (samples, grid points per axis, saved times, horizon) of well-known collections, for
+# generating sets of the same scale. Equations, domains and parameters stay sciopt's: these
+# fix sizes, not physics.
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "pdebench": {  # Takamoto et al., PDEBench (NeurIPS 2022 Datasets and Benchmarks)
+        "advection1d": {"samples": 10000, "resolution": 1024, "num_times": 201,
+                        "t_final": 2.0},
+        "burgers1d_periodic": {"samples": 10000, "resolution": 1024, "num_times": 201,
+                               "t_final": 2.0},
+        "fisher_kpp1d": {"samples": 10000, "resolution": 1024, "num_times": 101,
+                         "t_final": 1.0},
+        "allen_cahn2d": {"samples": 1000, "resolution": 128, "num_times": 101, "t_final": 5.0},
+        "heat2d": {"samples": 1000, "resolution": 128, "num_times": 101, "t_final": 5.0},
+        "navier_stokes2d": {"samples": 1000, "resolution": 128, "num_times": 21,
+                            "t_final": 1.0},
+        "darcy2d": {"samples": 10000, "resolution": 128},
+    },
+    "fno": {  # Li et al., Fourier Neural Operator (ICLR 2021)
+        "burgers1d_periodic": {"samples": 2048, "resolution": 8192, "num_times": 2,
+                               "t_final": 1.0},
+        "darcy2d": {"samples": 1024, "resolution": 421},
+        "navier_stokes2d": {"samples": 1200, "resolution": 64, "num_times": 51,
+                            "t_final": 50.0},
+    },
+}
+_DEFAULTS = {"num_times": 11, "t_final": None}
+
+
+def _sizes(problem: str, preset: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """Explicit arguments over the preset's sizes over the defaults."""
+    chosen: dict[str, Any] = dict(_DEFAULTS)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        if problem not in PRESETS[preset]:
+            raise ValueError(f"preset {preset!r} has no sizes for {problem!r}; it covers "
+                             f"{', '.join(PRESETS[preset])}")
+        chosen.update(PRESETS[preset][problem])
+    chosen.update({k: v for k, v in given.items() if v is not None})
+    for name in ("samples", "resolution"):
+        if chosen.get(name) is None:
+            raise ValueError(f"{name} is required (or a preset that sets it)")
+    return chosen
+
+
 def _supported() -> list[str]:
     return [n for n in problems.names()
-            if isinstance(problems.get(n), problems.AbstractPeriodic1D | problems.Darcy2D)]
+            if isinstance(problems.get(n), problems.AbstractPeriodic | problems.Darcy2D)]
 
 
 def _config_hash(config: Mapping[str, Any]) -> str:
@@ -129,16 +178,18 @@ def generate_dataset(
     out: str | Path,
     problem: str,
     *,
-    samples: int,
-    resolution: int,
+    samples: int | None = None,
+    resolution: int | None = None,
     seed: int,
-    num_times: int = 11,
+    num_times: int | None = None,
     t_final: float | None = None,
     dt: float | None = None,
     length_scale: float = 0.1,
     std: float = 1.0,
     chunk_size: int = 32,
     params: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    dtype: str | None = None,
     overwrite: bool = False,
     progress: str = "auto",
 ) -> Path:
@@ -147,32 +198,44 @@ def generate_dataset(
     **Arguments:**
 
     - `out`: the HDF5 file to write (atomically).
-    - `problem`: a registered periodic problem (random initial conditions) or `darcy2d`
+    - `problem`: a registered periodic problem, 1D or 2D (random initial conditions), or
+      `darcy2d`
       (random permeability; the solution is stored with `t = [0]` and the coefficient as the
       extra array `nu`, as in PDEBench), built with `params`.
     - `samples`, `resolution`, `seed`: number of trajectories, grid points, PRNG seed.
       Sample `i` uses `fold_in(key(seed), i)`, so samples do not depend on `chunk_size`.
-    - `num_times`, `t_final`: saved times `linspace(0, t_final, num_times)` (default
-      `t_final`: the problem's).
+    - `num_times`, `t_final`: saved times `linspace(0, t_final, num_times)` (default 11
+      and the problem's `t_final`).
     - `dt`: solver step (default the problem's; rejected above its stability limit).
     - `length_scale`, `std`: the Gaussian random field of the initial conditions, as a
       fraction of the period and in absolute units.
     - `chunk_size`: trajectories solved together (vmapped) and saved as one resumable unit.
+    - `preset`: take `samples`, `resolution`, `num_times` and `t_final` (those not given)
+      from `PRESETS[preset][problem]`, e.g. `"pdebench"` or `"fno"` for sets of their size.
+    - `dtype`: stored floating-point type (default: the solver's; PDEBench stores float32).
+      Solves run in the precision JAX is configured for (the CLI enables float64).
     - `overwrite`: replace an existing `out`.
+
+    The file is assembled chunk by chunk, so sets larger than memory can be written.
 
     **Returns:**
 
     The path written. Unfinished work lives in `OUT.partial/` until the file is complete.
     """
     out = Path(out)
-    samples = positive_int("samples", samples)
-    resolution = positive_int("resolution", resolution)
+    sizes = _sizes(problem, preset, {"samples": samples, "resolution": resolution,
+                                     "num_times": num_times, "t_final": t_final})
+    samples = positive_int("samples", sizes["samples"])
+    resolution = positive_int("resolution", sizes["resolution"])
+    num_times = positive_int("num_times", sizes["num_times"])
+    t_final = sizes["t_final"]
     chunk_size = positive_int("chunk_size", chunk_size)
-    num_times = positive_int("num_times", num_times)
+    if dtype is not None and dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer; got {seed!r}")
     prob = problems.get(problem, **dict(params or {}))
-    if isinstance(prob, problems.AbstractPeriodic1D):
+    if isinstance(prob, problems.AbstractPeriodic):
         plan = _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std)
     elif isinstance(prob, problems.Darcy2D):
         plan = _darcy_plan(prob, resolution, seed)
@@ -184,7 +247,8 @@ def generate_dataset(
                            f"replace it")
     config = {"problem": problem, "parameters": prob.parameters, "samples": samples,
               "resolution": resolution, "seed": seed, "chunk_size": chunk_size,
-              "sciopt": __version__, **plan.config}
+              "precision": str(jnp.result_type(float)), "sciopt": __version__,
+              **plan.config}
     plan.check()  # e.g. the step against the stability limit, before any work
 
     partial = out.with_name(out.name + ".partial")
@@ -227,11 +291,23 @@ def generate_dataset(
     finally:
         reporter.close()
 
-    chunks = [np.load(chunk_path(c)) for c in range(num_chunks)]
-    merged = {k: np.concatenate([ch[k] for ch in chunks]) for k in chunks[0].files}
-    tensor = merged.pop("tensor")[..., None]
-    write_dataset(out, tensor, t=plan.times, coords=plan.coords, extras=merged,
-                  problem=problem, parameters=prob.parameters, solver=plan.solver,
-                  seed=seed, channels=["u"], metadata=plan.metadata, overwrite=overwrite)
+    # Assemble chunk by chunk (one chunk in memory at a time).
+    with np.load(chunk_path(0)) as first:
+        heads = {k: first[k] for k in first.files}
+
+    def column(name):
+        def load(c):
+            with np.load(chunk_path(c)) as f:
+                return f[name][..., None] if name == "tensor" else f[name]
+
+        head = heads[name][..., None] if name == "tensor" else heads[name]
+        return BlockArray((samples, *head.shape[1:]), head.dtype,
+                          [lambda c=c: load(c) for c in range(num_chunks)])
+
+    extras = {k: column(k) for k in heads if k != "tensor"}
+    write_dataset(out, column("tensor"), t=plan.times, coords=plan.coords, extras=extras,
+                  problem=problem, parameters=prob.parameters,
+                  solver={**plan.solver, "precision": config["precision"]}, seed=seed,
+                  channels=["u"], metadata=plan.metadata, overwrite=overwrite, dtype=dtype)
     shutil.rmtree(partial)
     return out

@@ -69,6 +69,46 @@ class PDEDataset:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockArray:
+    """An array given as blocks along its first axis, loaded one at a time: lets
+    `write_dataset` write files larger than memory.
+
+    **Fields:**
+
+    - `shape`, `dtype`: of the whole array.
+    - `blocks`: functions that each return the next block (the same trailing shape; the
+      block lengths add up to `shape[0]`).
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    blocks: Sequence[Any]
+
+
+def _as_blocks(value: Any, dtype: Any = None) -> BlockArray:
+    if isinstance(value, BlockArray):
+        return value if dtype is None else dataclasses.replace(value, dtype=np.dtype(dtype))
+    value = np.asarray(value)
+    dtype = value.dtype if dtype is None else np.dtype(dtype)
+    return BlockArray(value.shape, dtype, [lambda: value])
+
+
+def _write_blocks(f: h5py.File, name: str, value: BlockArray, opts: dict[str, Any]) -> None:
+    d = f.create_dataset(name, shape=value.shape, dtype=value.dtype,
+                         chunks=(1,) + tuple(value.shape[1:]), **opts)
+    start = 0
+    for load in value.blocks:
+        block = np.asarray(load())
+        if block.shape[1:] != tuple(value.shape[1:]) or start + len(block) > value.shape[0]:
+            raise DatasetError(f"block of shape {block.shape} does not fit {name!r} of shape "
+                               f"{value.shape} at sample {start}")
+        d[start: start + len(block)] = block.astype(value.dtype, copy=False)
+        start += len(block)
+    if start != value.shape[0]:
+        raise DatasetError(f"blocks of {name!r} hold {start} samples, not {value.shape[0]}")
+
+
 def _check_layout(tensor_shape: tuple[int, ...], t_len: int, coord_lens: Sequence[int],
                   extras: Mapping[str, tuple[int, ...]], where: str) -> None:
     n_space = len(coord_lens)
@@ -105,21 +145,25 @@ def write_dataset(
     channels: Sequence[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    dtype: Any = None,
 ) -> Path:
     """Write a dataset atomically in the PDEBench layout.
 
     **Arguments:**
 
     - `path`: the output file (`.h5` / `.hdf5`).
-    - `tensor`: `[sample, time, x..., channel]`.
+    - `tensor`: `[sample, time, x..., channel]`, an array or a `BlockArray` (written block by
+      block, for files larger than memory).
     - `t`: time coordinates `[time]`.
     - `coords`: `{"x": ..., "y": ..., "z": ...}` (as many as spatial axes, in that order).
-    - `extras`: per-sample arrays (e.g. `{"nu": coefficients}`).
+    - `extras`: per-sample arrays (e.g. `{"nu": coefficients}`), arrays or `BlockArray`s.
     - `problem`, `parameters`, `solver`, `seed`: provenance stored as attributes.
     - `channels`: names of the channels (default `u0, u1, ...`).
     - `metadata`: any other JSON-serialisable provenance (e.g. how initial conditions were
       drawn), stored as the `metadata` attribute.
     - `overwrite`: replace an existing file; otherwise an existing file is an error.
+    - `dtype`: the stored floating-point type of `tensor` and the extras (default: theirs;
+      PDEBench stores float32).
 
     **Returns:**
 
@@ -129,14 +173,16 @@ def write_dataset(
     if path.exists() and not overwrite:
         raise DatasetError(f"{path} already exists; pass overwrite=True (--overwrite) to "
                            f"replace it")
-    tensor = np.asarray(tensor)
+    tensor = _as_blocks(tensor, dtype)
     if not np.issubdtype(tensor.dtype, np.floating):
         raise DatasetError(f"tensor must be a floating-point array; got dtype {tensor.dtype}")
     axes = list(coords)
     if axes != list(SPACE_AXES[: len(axes)]):
         raise DatasetError(f"coords must be given for axes {SPACE_AXES[:len(axes)]} in that "
                            f"order; got {tuple(axes)}")
-    extras = {k: np.asarray(v) for k, v in (extras or {}).items()}
+    extras = {k: _as_blocks(v) for k, v in (extras or {}).items()}
+    extras = {k: _as_blocks(v, dtype) if np.issubdtype(v.dtype, np.floating) else v
+              for k, v in extras.items()}
     clash = _RESERVED & set(extras)
     if clash:
         raise DatasetError(f"extra arrays may not be named {sorted(clash)} (reserved)")
@@ -151,12 +197,12 @@ def write_dataset(
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         # No timestamps: the same data gives the same bytes.
         opts = {"fletcher32": True, "track_times": False}
-        f.create_dataset("tensor", data=tensor, chunks=(1,) + tensor.shape[1:], **opts)
+        _write_blocks(f, "tensor", tensor, opts)
         f.create_dataset("t-coordinate", data=t, **opts)
         for axis, c in coords.items():
             f.create_dataset(f"{axis}-coordinate", data=np.asarray(c), **opts)
         for name, value in extras.items():
-            f.create_dataset(name, data=value, chunks=(1,) + value.shape[1:], **opts)
+            _write_blocks(f, name, value, opts)
         f.attrs["sciopt_format"] = FORMAT_VERSION
         f.attrs["problem"] = problem
         f.attrs["parameters"] = json.dumps(dict(parameters or {}), sort_keys=True)

@@ -28,7 +28,9 @@ from ._registry import describe as describe
 from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
+from ._semilinear import AbstractPeriodic as AbstractPeriodic
 from ._semilinear import AbstractPeriodic1D as AbstractPeriodic1D
+from ._semilinear import AbstractPeriodic2D as AbstractPeriodic2D
 from ._semilinear import Advection1D as Advection1D
 from ._semilinear import AllenCahn1D as AllenCahn1D
 from ._semilinear import Burgers1DPeriodic as Burgers1DPeriodic

@@ -13,12 +13,12 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Box, Torus
-from ..solvers import PeriodicGrid, solve_on_grid
-from ._registry import AbstractProblem, Param, positive, register, save_schedule
-from ._semilinear import AbstractPeriodic1D
+from ..solvers import PeriodicGrid
+from ._registry import AbstractProblem, Param, positive, register
+from ._semilinear import AbstractPeriodic1D, AbstractPeriodic2D, reaction_dt
 
 
-class Heat2D(AbstractProblem):
+class Heat2D(AbstractPeriodic2D):
     """`u_t = nu Delta u` with `u0 = sum_{m,n <= modes} sin(m x) sin(n y) / (m n)`:
     on `[0, 2 pi)^2` with `boundary="periodic"`, or on `[0, pi]^2` with `u = 0` on the
     boundary (`"dirichlet"`); the exact solution is the same series with factors
@@ -29,11 +29,13 @@ class Heat2D(AbstractProblem):
     modes: int = eqx.field(static=True)
     boundary: str = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
+    default_dt = 0.05
+    square = (0.0, 2 * math.pi)
 
     @property
     def domain(self):
         if self.boundary == "periodic":
-            return Torus([0.0, 0.0], [2 * math.pi, 2 * math.pi])
+            return super().domain
         return Box([0.0, 0.0], [math.pi, math.pi])
 
     @property
@@ -50,6 +52,12 @@ class Heat2D(AbstractProblem):
         decay = jnp.exp(-self.nu * (m[:, None] ** 2 + m[None, :] ** 2) * t)
         return jnp.sum(sx[..., :, None] * sy[..., None, :] * decay, axis=(-2, -1))
 
+    def initial_condition(self, x, y):
+        return self.solution(x, y, 0.0)
+
+    def symbol(self, kx, ky):
+        return (-self.nu * (kx**2 + ky**2)) + 0j
+
     def residual(self, u, x, y, t):
         u_t = jax.grad(u, argnums=2)(x, y, t)
         u_xx = jax.grad(jax.grad(u, argnums=0), argnums=0)(x, y, t)
@@ -59,26 +67,16 @@ class Heat2D(AbstractProblem):
     def reference(self, coords, t, *, dt: float | None = None) -> Float[Array, "t nx ny 1"]:
         """Periodic: `coords["x"]` are the n grid points of `[0, 2 pi)`. Dirichlet: the
         n + 1 nodes of `[0, pi]`, boundary included (the same for y)."""
-        x = np.asarray(coords["x"])
         if self.boundary == "periodic":
-            n = len(x)
-            ok = np.allclose(x, 2 * np.pi * np.arange(n) / n, atol=1e-12)
-        else:
-            n = 2 * (len(x) - 1)
-            ok = np.allclose(x, np.pi * np.arange(len(x)) / (len(x) - 1), atol=1e-12)
-        if not ok:
-            raise ValueError(f"Heat2D({self.boundary}).reference needs the uniform grid "
-                             f"{'[0, 2 pi)' if self.boundary == 'periodic' else '[0, pi]'}")
-        grid = PeriodicGrid([n, n], [2 * math.pi, 2 * math.pi])
-        px, py = grid.points()
-        t, per_save, step = save_schedule(t, dt, 0.05)
-        kx, ky = grid.wavenumbers()
-        symbol = (-self.nu * (kx**2 + ky**2)) + 0j
-        u = solve_on_grid(grid, symbol, lambda w: 0 * w, self.solution(px, py, 0.0), dt=step,
-                          num_steps=per_save * (len(t) - 1), save_every=per_save)
-        if self.boundary == "dirichlet":
-            u = u[:, : n // 2 + 1, : n // 2 + 1]
-        return u[..., None]
+            return super().reference(coords, t, dt=dt)
+        x = np.asarray(coords["x"])
+        if not np.allclose(x, np.pi * np.arange(len(x)) / max(1, len(x) - 1), atol=1e-12):
+            raise ValueError("Heat2D(dirichlet).reference needs the uniform nodes of [0, pi] "
+                             "(endpoints included)")
+        n = 2 * (len(x) - 1)
+        # The sine series is odd about 0 and pi: solve on the periodic extension.
+        u = super().reference({"x": self.grid(n).axes()[0]}, t, dt=dt)
+        return u[:, : n // 2 + 1, : n // 2 + 1]
 
 
 class Wave1D(AbstractProblem):
@@ -176,7 +174,7 @@ register("fisher_kpp1d", FisherKPP1D,
          family="diffusion_reaction")
 
 
-class AllenCahn2D(AbstractProblem):
+class AllenCahn2D(AbstractPeriodic2D):
     """`u_t = eps Delta u + a (u - u^3)` on the periodic square `[-1, 1)^2`,
     `u0 = 0.5 sin(pi x) sin(pi y) + 0.1 cos(2 pi x)` (phase separation into +-1 domains).
     Reference: pseudo-spectral ETDRK4 with 2/3 dealiasing."""
@@ -185,21 +183,25 @@ class AllenCahn2D(AbstractProblem):
     a: float = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     default_dt = 1e-2
-
-    @property
-    def domain(self) -> Torus:
-        return Torus([-1.0, -1.0], [1.0, 1.0])
+    square = (-1.0, 1.0)
 
     @property
     def parameters(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "a": self.a, "t_final": self.t_final}
 
-    def grid(self, n: int) -> PeriodicGrid:
-        return PeriodicGrid([n, n], [2.0, 2.0], [-1.0, -1.0])
-
     def initial_condition(self, x, y):
         return (0.5 * jnp.sin(jnp.pi * x) * jnp.sin(jnp.pi * y)
                 + 0.1 * jnp.cos(2 * jnp.pi * x))
+
+    def symbol(self, kx, ky):
+        return (-self.epsilon * (kx**2 + ky**2)) + 0j
+
+    def nonlinear(self, grid, v):
+        u = grid.to_physical(v)
+        return grid.to_spectral(self.a * (u - u**3))
+
+    def stable_dt(self, grid, u0):
+        return reaction_dt(u0, self.a)
 
     def residual(self, u, x, y, t):
         u_t = jax.grad(u, argnums=2)(x, y, t)
@@ -207,23 +209,6 @@ class AllenCahn2D(AbstractProblem):
         u_yy = jax.grad(jax.grad(u, argnums=1), argnums=1)(x, y, t)
         val = u(x, y, t)
         return u_t - self.epsilon * (u_xx + u_yy) - self.a * (val - val**3)
-
-    def reference(self, coords, t, *, dt: float | None = None) -> Float[Array, "t n n 1"]:
-        """ETDRK4 on the `n x n` periodic grid whose x nodes are `coords["x"]`."""
-        n = len(coords["x"])
-        grid = self.grid(n)
-        grid.check_axis(coords["x"], "AllenCahn2D.reference")
-        t, per_save, step = save_schedule(t, dt, self.default_dt)
-        kx, ky = grid.wavenumbers()
-        mask = grid.dealias_mask()
-        symbol = (-self.epsilon * (kx**2 + ky**2)) + 0j
-        def nonlinear(v):
-            u = grid.to_physical(v)
-            return mask * grid.to_spectral(self.a * (u - u**3))
-
-        u = solve_on_grid(grid, symbol, nonlinear, self.initial_condition(*grid.points()),
-                          dt=step, num_steps=per_save * (len(t) - 1), save_every=per_save)
-        return u[..., None]
 
 
 register("allen_cahn2d", AllenCahn2D,

@@ -16,14 +16,14 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Complex, Float
 
-from ..geometry import Torus
-from ..solvers import PeriodicGrid, solve_on_grid
-from ._registry import AbstractProblem, Param, positive, register, save_schedule
+from ..solvers import PeriodicGrid
+from ._registry import Param, positive, register
+from ._semilinear import AbstractPeriodic2D
 
 
-class NavierStokes2D(AbstractProblem):
+class NavierStokes2D(AbstractPeriodic2D):
     """2D incompressible Navier-Stokes (vorticity form) on the periodic square.
 
     **Arguments:**
@@ -44,10 +44,7 @@ class NavierStokes2D(AbstractProblem):
     seed: int = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     default_dt = 1e-2
-
-    @property
-    def domain(self) -> Torus:
-        return Torus([0.0, 0.0], [2 * math.pi, 2 * math.pi])
+    square = (0.0, 2 * math.pi)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -55,63 +52,64 @@ class NavierStokes2D(AbstractProblem):
                 "forcing_wavenumber": self.forcing_wavenumber, "drag": self.drag,
                 "seed": self.seed, "t_final": self.t_final}
 
-    def grid(self, n: int) -> PeriodicGrid:
-        return PeriodicGrid([n, n], [2 * math.pi, 2 * math.pi])
-
     def solution(self, x, y, t):
         """The Taylor-Green vorticity (exact when `initial="taylor_green"`, no forcing)."""
         return 2 * jnp.sin(x) * jnp.sin(y) * jnp.exp(-2 * self.nu * t)
 
-    def initial_condition(self, grid: PeriodicGrid) -> Float[Array, "n n"]:
-        x, y = grid.points()
+    def initial_condition(self, x, y) -> Float[Array, "n n"]:
         if self.initial == "taylor_green":
             return self.solution(x, y, 0.0)
         from ..data import gaussian_random_field
 
-        return gaussian_random_field(jax.random.key(self.seed), grid, length_scale=0.5)
+        return gaussian_random_field(jax.random.key(self.seed), self.grid(x.shape[0]),
+                                     length_scale=0.5)
 
-    def _forcing(self, grid: PeriodicGrid) -> Array:
-        if self.forcing == "none":
-            return jnp.zeros(grid.sizes)
-        n = self.forcing_wavenumber
-        return n * jnp.cos(n * grid.points()[1])
+    def symbol(self, kx, ky):
+        drag = self.drag if self.forcing == "kolmogorov" else 0.0
+        return (-self.nu * (kx**2 + ky**2) - drag) + 0j
 
-    def solve(self, w0: Float[Array, "... n n"], t: Float[Array, " t"], *,
-              dt: float | None = None) -> Float[Array, "... t n n"]:
-        """Vorticity trajectories from `w0` saved at uniformly spaced times `t` from 0."""
-        w0 = jnp.asarray(w0)
-        grid = self.grid(w0.shape[-1])
-        t, per_save, step = save_schedule(t, dt, self.default_dt)
+    def velocity(self, grid: PeriodicGrid, v: Complex[Array, "n m"]
+                 ) -> tuple[Float[Array, "n n"], Float[Array, "n n"]]:
+        """The velocity `(psi_y, -psi_x)` of the spectral vorticity `v` (`-Delta psi = w`)."""
         kx, ky = grid.wavenumbers()
         k2 = kx**2 + ky**2
-        inv_k2 = jnp.where(k2 == 0, 0.0, 1.0 / jnp.where(k2 == 0, 1.0, k2))
-        mask = grid.dealias_mask()
-        drag = self.drag if self.forcing == "kolmogorov" else 0.0
-        symbol = (-self.nu * k2 - drag) + 0j
-        forcing = grid.to_spectral(self._forcing(grid))
+        psi = v * jnp.where(k2 == 0, 0.0, 1.0 / jnp.where(k2 == 0, 1.0, k2))
+        return grid.to_physical(1j * ky * psi), grid.to_physical(-1j * kx * psi)
 
-        def nonlinear(v):
-            psi = v * inv_k2  # -Delta psi = w
-            u = grid.to_physical(1j * ky * psi)  # u = psi_y
-            w_y = grid.to_physical(1j * ky * v)
-            v_ = grid.to_physical(-1j * kx * psi)  # v = -psi_x
-            w_x = grid.to_physical(1j * kx * v)
-            return mask * (-grid.to_spectral(u * w_x + v_ * w_y)) + forcing
+    def nonlinear(self, grid, v):
+        kx, ky = grid.wavenumbers()
+        u, v_ = self.velocity(grid, v)
+        w_x = grid.to_physical(1j * kx * v)
+        w_y = grid.to_physical(1j * ky * v)
+        out = -grid.to_spectral(u * w_x + v_ * w_y)
+        if self.forcing == "kolmogorov":
+            n = self.forcing_wavenumber
+            out = out + grid.to_spectral(n * jnp.cos(n * grid.points()[1]))
+        return out
 
-        def one(w):
-            return solve_on_grid(grid, symbol, nonlinear, w, dt=step,
-                                 num_steps=per_save * (len(t) - 1), save_every=per_save)
+    def residual(self, psi, x, y, t):
+        """The vorticity-equation residual of a stream function `psi(x, y, t)` at one point:
+        `w = -Delta psi`, `(u, v) = (psi_y, -psi_x)` (divergence-free by construction) and
+        `w_t + u w_x + v w_y - nu Delta w - f (+ drag w)`."""
+        def d(f, i):
+            return jax.grad(f, argnums=i)
 
-        flat = w0.reshape(-1, *w0.shape[-2:])
-        return jax.vmap(one)(flat).reshape(*w0.shape[:-2], len(t), *w0.shape[-2:])
+        def w(x, y, t):
+            return -(d(d(psi, 0), 0)(x, y, t) + d(d(psi, 1), 1)(x, y, t))
 
-    def reference(self, coords, t, *, dt: float | None = None) -> Float[Array, "t n n 1"]:
-        """ETDRK4 from the problem's initial vorticity on the `n x n` periodic grid given by
-        `coords["x"]` (and `coords["y"]`, the same)."""
-        n = len(coords["x"])
-        grid = self.grid(n)
-        grid.check_axis(coords["x"], "NavierStokes2D.reference")
-        return self.solve(self.initial_condition(grid), t, dt=dt)[..., None]
+        u, v = d(psi, 1)(x, y, t), -d(psi, 0)(x, y, t)
+        lap_w = d(d(w, 0), 0)(x, y, t) + d(d(w, 1), 1)(x, y, t)
+        r = d(w, 2)(x, y, t) + u * d(w, 0)(x, y, t) + v * d(w, 1)(x, y, t) - self.nu * lap_w
+        if self.forcing == "kolmogorov":
+            n = self.forcing_wavenumber
+            r = r - n * jnp.cos(n * y) + self.drag * w(x, y, t)
+        return r
+
+    def stable_dt(self, grid, w0):
+        """An advective CFL limit, `0.9 dx / max(|u| + |v|)`, for the initial vorticities."""
+        u, v = self.velocity(grid, grid.to_spectral(jnp.asarray(w0)))
+        peak = float(jnp.max(jnp.abs(u) + jnp.abs(v)))
+        return math.inf if peak == 0 else 0.9 * grid.spacing[0] / peak
 
 
 register(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -20,30 +20,98 @@ from ..solvers import PeriodicGrid, solve_on_grid
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
-class AbstractPeriodic1D(AbstractProblem):
-    """A problem `u_t = L u + N(u)` on a periodic interval, solved by ETDRK4 with the 2/3
-    rule. Subclasses give the interval, the initial condition, the symbol of `L` and `N`."""
+class AbstractPeriodic(AbstractProblem):
+    """A problem `u_t = L u + N(u)` on a periodic box (1D or 2D), solved by pseudo-spectral
+    ETDRK4 with the 2/3 rule. Subclasses give the box, the initial condition, the symbol of
+    `L` and `N`; `solve` runs any batch of initial conditions (the dataset generator's entry
+    point) and `reference` the problem's own initial condition."""
 
     t_final: eqx.AbstractVar[float]
-
-    @property
-    @abc.abstractmethod
-    def interval(self) -> tuple[float, float]: ...
+    ndim: ClassVar[int]
 
     @property
     @abc.abstractmethod
     def default_dt(self) -> float: ...
 
     @abc.abstractmethod
-    def initial_condition(self, x: Float[Array, "..."]) -> Float[Array, "..."]: ...
+    def grid(self, n: int) -> PeriodicGrid:
+        """The periodic grid with `n` points per axis."""
 
     @abc.abstractmethod
-    def symbol(self, k: Float[Array, " m"]) -> Complex[Array, " m"]:
+    def initial_condition(self, *x: Float[Array, "..."]) -> Float[Array, "..."]:
+        """The initial condition at coordinates `x` (one array per axis)."""
+
+    @abc.abstractmethod
+    def symbol(self, *k: Float[Array, "..."]) -> Complex[Array, "..."]:
         """The Fourier symbol of the linear part: `(L u)^ = symbol(k) u^`."""
 
-    def nonlinear(self, grid: PeriodicGrid, v: Complex[Array, " m"]) -> Complex[Array, " m"]:
+    def nonlinear(self, grid: PeriodicGrid, v: Complex[Array, "..."]) -> Complex[Array, "..."]:
         """The nonlinear part in spectral space (zero unless overridden)."""
         return jnp.zeros_like(v)
+
+    def stable_dt(self, grid: PeriodicGrid, u0: Float[Array, "..."]) -> float:
+        """The largest step the explicit treatment of `N` tolerates for `u0` on `grid`
+        (ETDRK4 is exact for `L`); infinite for linear problems."""
+        return math.inf
+
+    def solve(self, u0: Float[Array, "..."], t: Float[Array, " t"], *,
+              dt: float | None = None) -> Float[Array, "..."]:
+        """Trajectories `[..., t, n (, n)]` from initial conditions `u0` `[..., n (, n)]`
+        (any leading batch axes) on the grid of `u0.shape[-1]` points per axis, saved at the
+        uniformly spaced times `t` starting at 0. The step is the largest `<= dt` (default
+        `default_dt`) that divides the save interval.
+
+        Raises `ValueError` if the step exceeds `stable_dt` (and says the limit).
+        """
+        u0 = jnp.asarray(u0)
+        d = self.ndim
+        if u0.ndim < d or len(set(u0.shape[-d:])) != 1:
+            raise ValueError(f"{type(self).__name__}.solve needs initial conditions with "
+                             f"{d} equal trailing grid axes; got shape {u0.shape}")
+        grid = self.grid(u0.shape[-1])
+        t, per_save, step = save_schedule(t, dt, self.default_dt)
+        # Concrete initial conditions are checked here; traced ones (inside jit) cannot be,
+        # and callers check their outputs for non-finite values instead.
+        limit = math.inf if isinstance(u0, jax.core.Tracer) else self.stable_dt(grid, u0)
+        if step > limit:
+            raise ValueError(f"time step {step:.3g} exceeds the stability limit {limit:.3g} of "
+                             f"{type(self).__name__} on {grid.sizes[0]} points per axis; "
+                             f"pass dt <= {limit:.3g}")
+        symbol = self.symbol(*grid.wavenumbers())
+        mask = grid.dealias_mask()
+
+        def one(u):
+            return solve_on_grid(grid, symbol, lambda w: mask * self.nonlinear(grid, w), u,
+                                 dt=step, num_steps=per_save * (len(t) - 1),
+                                 save_every=per_save)
+
+        shape = u0.shape[-d:]
+        out = jax.vmap(one)(u0.reshape(-1, *shape))
+        return out.reshape(*u0.shape[:-d], len(t), *shape)
+
+    def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"], *,
+                  dt: float | None = None) -> Float[Array, "t ..."]:
+        """ETDRK4 from the problem's initial condition on the periodic grid whose axes are
+        `coords["x"]` (and `coords["y"]` in 2D, the same points), uniform with `n` even,
+        saved at the uniformly spaced times `t` starting at 0; shape `[t, n (, n), 1]`."""
+        x = np.asarray(coords["x"])
+        grid = self.grid(len(x))
+        what = f"{type(self).__name__}.reference"
+        grid.check_axis(x, what)
+        if self.ndim == 2 and "y" in coords:
+            grid.check_axis(coords["y"], what)
+        u0 = self.initial_condition(*grid.points())
+        return self.solve(u0, t, dt=dt)[..., None]
+
+
+class AbstractPeriodic1D(AbstractPeriodic):
+    """A periodic problem on an interval."""
+
+    ndim = 1
+
+    @property
+    @abc.abstractmethod
+    def interval(self) -> tuple[float, float]: ...
 
     @abc.abstractmethod
     def residual(self, u, x: Float[Array, ""], t: Float[Array, ""]) -> Float[Array, ""]:
@@ -57,49 +125,29 @@ class AbstractPeriodic1D(AbstractProblem):
         lo, hi = self.interval
         return PeriodicGrid(n, hi - lo, lo)
 
-    def stable_dt(self, grid: PeriodicGrid, u0: Float[Array, "..."]) -> float:
-        """The largest step the explicit treatment of `N` tolerates for `u0` on `grid`
-        (ETDRK4 is exact for `L`); infinite for linear problems."""
-        return math.inf
 
-    def solve(self, u0: Float[Array, "... n"], t: Float[Array, " t"], *,
-              dt: float | None = None) -> Float[Array, "... t n"]:
-        """Trajectories from initial conditions `u0` (any leading batch axes) on the grid of
-        `u0.shape[-1]` points, saved at the uniformly spaced times `t` starting at 0. The step
-        is the largest `<= dt` (default `default_dt`) that divides the save interval.
+class AbstractPeriodic2D(AbstractPeriodic):
+    """A periodic problem on a square `[lo, hi)^2`."""
 
-        Raises `ValueError` if the step exceeds `stable_dt` (and says the limit).
-        """
-        u0 = jnp.asarray(u0)
-        grid = self.grid(u0.shape[-1])
-        t, per_save, step = save_schedule(t, dt, self.default_dt)
-        # Concrete initial conditions are checked here; traced ones (inside jit) cannot be,
-        # and callers check their outputs for non-finite values instead.
-        limit = math.inf if isinstance(u0, jax.core.Tracer) else self.stable_dt(grid, u0)
-        if step > limit:
-            raise ValueError(f"time step {step:.3g} exceeds the stability limit {limit:.3g} of "
-                             f"{type(self).__name__} on {grid.sizes[0]} points; pass "
-                             f"dt <= {limit:.3g}")
-        symbol = self.symbol(grid.wavenumbers()[0])
-        mask = grid.dealias_mask()
+    ndim = 2
 
-        def one(u):
-            return solve_on_grid(grid, symbol, lambda w: mask * self.nonlinear(grid, w), u,
-                                 dt=step, num_steps=per_save * (len(t) - 1),
-                                 save_every=per_save)
+    @property
+    @abc.abstractmethod
+    def square(self) -> tuple[float, float]: ...
 
-        flat = u0.reshape(-1, u0.shape[-1])
-        out = jax.vmap(one)(flat)
-        return out.reshape(*u0.shape[:-1], len(t), u0.shape[-1])
+    @abc.abstractmethod
+    def residual(self, u, x: Float[Array, ""], y: Float[Array, ""],
+                 t: Float[Array, ""]) -> Float[Array, ""]:
+        """The PDE residual of a scalar function `u(x, y, t)` at one point."""
 
-    def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"], *,
-                  dt: float | None = None) -> Float[Array, "t n 1"]:
-        """ETDRK4 from the problem's initial condition on the periodic grid `coords["x"]`
-        (uniform, `n` even), saved at the uniformly spaced times `t` starting at 0."""
-        x = np.asarray(coords["x"])
-        self.grid(len(x)).check_axis(x, f"{type(self).__name__}.reference")
-        u0 = self.initial_condition(jnp.asarray(x, jnp.result_type(float)))
-        return self.solve(u0, t, dt=dt)[..., None]
+    @property
+    def domain(self) -> Torus:
+        lo, hi = self.square
+        return Torus([lo, lo], [hi, hi])
+
+    def grid(self, n: int) -> PeriodicGrid:
+        lo, hi = self.square
+        return PeriodicGrid([n, n], [hi - lo, hi - lo], [lo, lo])
 
 
 def _advective_dt(grid: PeriodicGrid, u0, coefficient: float) -> float:
@@ -107,6 +155,14 @@ def _advective_dt(grid: PeriodicGrid, u0, coefficient: float) -> float:
     spectral derivatives, |c u k_max dt| <= 2.8, with a margin."""
     peak = float(jnp.max(jnp.abs(u0)))
     return math.inf if peak == 0 else 0.9 * grid.spacing[0] / (coefficient * peak)
+
+
+def reaction_dt(u0, a: float) -> float:
+    """The ETDRK4 limit for the Allen-Cahn reaction `a (u - u^3)`: its Jacobian
+    `a (1 - 3 u^2)` lies in `[-a (3 max u^2 - 1), a]`, and RK4-like stability needs
+    `|lambda dt| <= 2.78` (2.5 with a margin)."""
+    peak = float(jnp.max(u0**2))
+    return 2.5 / (a * max(1.0, 3 * peak - 1))
 
 
 def _ux(u, x, t, order=1):
@@ -223,10 +279,7 @@ class AllenCahn1D(AbstractPeriodic1D):
         return grid.to_spectral(self.a * (u - u**3))
 
     def stable_dt(self, grid, u0):
-        # The reaction's Jacobian a (1 - 3 u^2) lies in [-a (3 max u^2 - 1), a]; RK4-like
-        # stability needs |lambda dt| <= 2.78.
-        peak = float(jnp.max(u0**2))
-        return 2.5 / (self.a * max(1.0, 3 * peak - 1))
+        return reaction_dt(u0, self.a)
 
     def residual(self, u, x, t):
         val = u(x, t)

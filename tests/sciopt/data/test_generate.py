@@ -113,3 +113,36 @@ def test_darcy_dataset_in_the_pdebench_layout(tmp_path):
     u = np.asarray(problems.get("darcy2d").solve(jax.numpy.asarray(ds.extras["nu"][3])))
     np.testing.assert_allclose(ds.tensor[3, 0, ..., 0], u, rtol=1e-10, atol=1e-14)
     assert float(ds.tensor.min()) >= -1e-12  # maximum principle (f = 1, u = 0 on the edge)
+
+
+def test_2d_time_dependent_dataset_matches_direct_solves(tmp_path):
+    from sciopt import problems
+
+    out = generate_dataset(tmp_path / "ns.h5", "navier_stokes2d", samples=3, resolution=16,
+                           seed=5, num_times=3, t_final=0.2, chunk_size=2, progress="off")
+    ds = read_dataset(out)
+    assert ds.tensor.shape == (3, 3, 16, 16, 1) and list(ds.coords) == ["x", "y"]
+    assert ds.attrs["solver"]["precision"] == "float64"
+    np.testing.assert_allclose(ds.coords["y"], 2 * np.pi * np.arange(16) / 16, rtol=1e-15)
+    # Sample 2 re-solved from its stored initial vorticity.
+    p = problems.get("navier_stokes2d")
+    w = np.asarray(p.solve(jax.numpy.asarray(ds.tensor[2, 0, ..., 0]), np.linspace(0, 0.2, 3)))
+    np.testing.assert_allclose(ds.tensor[2, ..., 0], w, rtol=1e-12, atol=1e-12)
+    assert np.std(ds.tensor[:, 0]) > 0.5  # random fields, not a fixed initial condition
+
+
+def test_presets_set_sizes_that_explicit_arguments_override(tmp_path):
+    from sciopt.data import PRESETS
+    from sciopt.data._generate import _sizes
+
+    sizes = _sizes("navier_stokes2d", "fno", {"samples": 4, "resolution": None,
+                                              "num_times": None, "t_final": None})
+    assert sizes == {**PRESETS["fno"]["navier_stokes2d"], "samples": 4}
+    with pytest.raises(ValueError, match="no sizes for 'kdv1d'"):
+        _sizes("kdv1d", "fno", {})
+    with pytest.raises(ValueError, match="samples is required"):
+        generate_dataset(tmp_path / "x.h5", "kdv1d", seed=0)
+    with pytest.raises(ValueError, match="boundary=periodic"):
+        generate_dataset(tmp_path / "x.h5", "heat2d", samples=1, resolution=8, seed=0,
+                         params={"boundary": "dirichlet"})
+    assert list(tmp_path.iterdir()) == []

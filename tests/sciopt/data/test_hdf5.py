@@ -23,11 +23,11 @@ COORDS = {"x": np.linspace(0, 1, 16), "y": np.linspace(0, 2, 12)}
 NU = RNG.standard_normal((10, 16, 12))
 
 
-def _write(path, **kw):
+def _write(path, tensor=TENSOR, **kw):
     args = dict(t=T, coords=COORDS, extras={"nu": NU}, problem="darcy",
                 parameters={"beta": 1.0}, solver={"name": "fd", "n": 16}, seed=3,
                 channels=["p", "q"])
-    return write_dataset(path, TENSOR, **(args | kw))
+    return write_dataset(path, tensor, **(args | kw))
 
 
 def test_round_trip_is_exact_with_attributes(tmp_path):
@@ -163,3 +163,29 @@ def test_split_partitions_and_batch_source(tmp_path):
 
     batch, _ = source.next(source.init(jax.random.key(0)))
     assert batch["tensor"].shape == (4, 5, 16, 12, 2) and batch["nu"].shape == (4, 16, 12)
+
+
+def test_block_array_writes_the_same_file_one_block_at_a_time(tmp_path):
+    from sciopt.data import BlockArray
+
+    loaded = []
+
+    def block(lo, hi):
+        def load():
+            loaded.append((lo, hi))
+            return TENSOR[lo:hi]
+        return load
+
+    blocks = BlockArray(TENSOR.shape, TENSOR.dtype, [block(0, 4), block(4, 8), block(8, 10)])
+    ds = read_dataset(_write(tmp_path / "b.h5", tensor=blocks))
+    np.testing.assert_array_equal(ds.tensor, TENSOR)
+    assert loaded == [(0, 4), (4, 8), (8, 10)]
+    assert (tmp_path / "b.h5").read_bytes() == _write(tmp_path / "a.h5").read_bytes()
+    # Stored precision on request (tensor and floating extras).
+    ds32 = read_dataset(_write(tmp_path / "c.h5", dtype="float32"))
+    assert ds32.tensor.dtype == np.float32 and ds32.extras["nu"].dtype == np.float32
+    # Blocks that do not add up are refused and leave no file.
+    short = BlockArray(TENSOR.shape, TENSOR.dtype, [block(0, 4)])
+    with pytest.raises(DatasetError, match="hold 4 samples, not 10"):
+        _write(tmp_path / "d.h5", tensor=short)
+    assert not (tmp_path / "d.h5").exists()

@@ -66,3 +66,21 @@ def test_every_problem_describes_and_builds():
         p = problems.get(name)
         assert d["summary"] and p.parameters.keys() == {q["name"] for q in d["parameters"]}
         assert p.domain.dim >= 1
+
+
+@pytest.mark.parametrize("name", ["heat2d", "navier_stokes2d"])
+def test_2d_residual_vanishes_on_exact_solutions(name):
+    p = problems.get(name)
+    if name == "navier_stokes2d":
+        # Taylor-Green: the stream function psi with -Delta psi = w.
+        def u(x, y, t):
+            return p.solution(x, y, t) / 2
+    else:
+        u = p.solution
+    pts = jnp.linspace(0.1, 3.0, 5)
+    r = jax.vmap(lambda x, y, t: p.residual(u, x, y, t))(pts, pts[::-1], pts / 10)
+    assert float(jnp.max(jnp.abs(r))) <= 1e-12
+    # A wrong function leaves a residual: the check can fail.
+    bad = jax.vmap(lambda x, y, t: p.residual(lambda a, b, s: u(a, b, 2 * s), x, y, t))(
+        pts, pts[::-1], pts / 10)
+    assert float(jnp.max(jnp.abs(bad))) > 1e-4
