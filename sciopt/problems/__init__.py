@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registration)
     _heat2d_wave,
     _high_dim,
     _navier_stokes,
+    _run,
     _semilinear,
 )
 from ._elliptic import Darcy2D as Darcy2D
@@ -28,6 +29,9 @@ from ._registry import describe as describe
 from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
+from ._run import ReferenceRun as ReferenceRun
+from ._run import plot_reference as plot_reference
+from ._run import run_reference as run_reference
 from ._semilinear import AbstractPeriodic as AbstractPeriodic
 from ._semilinear import AbstractPeriodic1D as AbstractPeriodic1D
 from ._semilinear import AbstractPeriodic2D as AbstractPeriodic2D
