@@ -9,6 +9,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..derivatives import laplacian
@@ -18,7 +19,7 @@ from ._registry import AbstractProblem, Param, positive, register
 
 
 def _nodes(coords: dict[str, Array]) -> tuple[Array, Array]:
-    x, y = jnp.asarray(coords["x"]), jnp.asarray(coords["y"])
+    x, y = np.asarray(coords["x"]), np.asarray(coords["y"])  # checked concretely
     for name, c in (("x", x), ("y", y)):
         if c.ndim != 1 or len(c) < 3 or abs(float(c[0])) > 1e-12 or abs(float(c[-1]) - 1) > 1e-12:
             raise ValueError(f"coords[{name!r}] must be nodes from 0 to 1 (endpoints "

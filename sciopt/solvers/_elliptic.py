@@ -80,8 +80,12 @@ def solve_elliptic_2d(
                          f"{a.shape}")
     if not isinstance(a, jax.core.Tracer) and not bool(jnp.all(a > 0)):  # noqa: SIM102
         raise ValueError("the coefficient a must be positive everywhere")
-    concrete = not isinstance(a, jax.core.Tracer)
-    bound = math.pi**2 * (1 / lx_**2 + 1 / ly_**2) * (float(jnp.min(a)) if concrete else 0.0)
+    # min(a): known without looking at `a` when it defaults to 1; unknown (0) when traced.
+    if coefficient is None:
+        a_min = 1.0
+    else:
+        a_min = 0.0 if isinstance(a, jax.core.Tracer) else float(jnp.min(a))
+    bound = math.pi**2 * (1 / lx_**2 + 1 / ly_**2) * a_min
     definite = k2 <= 0.9 * bound
     if method == "auto":
         method = "cg" if definite else "gmres"

@@ -59,7 +59,10 @@ class PeriodicGrid(eqx.Module):
 
     def axes(self) -> list[Float[Array, " n"]]:
         """The coordinates along each axis."""
-        return [o + jnp.arange(n) * (length / n) for o, n, length
+        return [jnp.asarray(a) for a in self._axes_numpy()]
+
+    def _axes_numpy(self) -> list[np.ndarray]:
+        return [o + np.arange(n) * (length / n) for o, n, length
                 in zip(self.origin, self.sizes, self.lengths, strict=True)]
 
     def points(self) -> list[Float[Array, "..."]]:
@@ -91,7 +94,7 @@ class PeriodicGrid(eqx.Module):
     def check_axis(self, x, what: str) -> None:
         """Raise `ValueError` unless `x` are this grid's first-axis points."""
         x = np.asarray(x)
-        expected = np.asarray(self.axes()[0])
+        expected = self._axes_numpy()[0]
         if x.shape != expected.shape or not np.allclose(
                 x, expected, rtol=0, atol=1e-12 * max(1.0, float(np.abs(expected).max()))):
             lo = self.origin[0]
