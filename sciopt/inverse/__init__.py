@@ -1,1 +1,13 @@
-"""PDE-constrained optimization; the public API arrives with its issue."""
+"""PDE-constrained optimization: drivers over optimistix with per-iterate history,
+reparametrisations, observation operators, regularisation, and gradient checks. Gradients
+flow through `sciopt.solvers` (checkpointed reverse mode through ETDRK4, implicit adjoints
+through lineax's linear solves)."""
+
+from ._solve import InverseResult as InverseResult
+from ._solve import Reparam as Reparam
+from ._solve import finite_difference_check as finite_difference_check
+from ._solve import least_squares as least_squares
+from ._solve import minimise as minimise
+from ._terms import PointObservations as PointObservations
+from ._terms import tikhonov as tikhonov
+from ._terms import total_variation as total_variation

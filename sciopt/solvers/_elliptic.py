@@ -116,6 +116,9 @@ def solve_elliptic_2d(
     else:
         diag = ((ax[1:, 1:-1] + ax[:-1, 1:-1]) / hx**2 + (ay[1:-1, 1:] + ay[1:-1, :-1]) / hy**2
                 - k2)
+        # The preconditioner changes the iterations, not the solution: no derivative flows
+        # through it (lineax differentiates the solve implicitly, via the operator).
+        diag = jax.lax.stop_gradient(diag)
         jacobi = lx.FunctionLinearOperator(lambda v: v / diag, structure, tags=tags)
         # stabilise_every=None: with lineax's periodic residual recomputation the loop was
         # seen running to max_steps with a 1e-15 residual on boundary-dominated systems.

@@ -58,9 +58,11 @@ class ProgressReporter:
                                             loss="-", rate="-")
             self._bar.start()
 
-    def update(self, step: int, loss: float | None, steps_per_second: float) -> None:
-        """Report that `step` of `total` is done (`loss` may be `None` outside training)."""
-        loss_text = "-" if loss is None else _fmt_loss(loss)
+    def update(self, step: int, loss: float | None, steps_per_second: float, *,
+               note: str = "") -> None:
+        """Report that `step` of `total` is done (`loss` may be `None` outside training;
+        `note` is appended to the loss, e.g. a gradient norm)."""
+        loss_text = ("-" if loss is None else _fmt_loss(loss)) + (f"  {note}" if note else "")
         if self.mode == "bar":
             self._bar.update(self._task, completed=step, loss=loss_text,
                              rate=f"{steps_per_second:.1f}")
