@@ -13,13 +13,16 @@ EPILOG = ("examples:\n  sciopt solve kdv1d --method reference --resolution 768\n
           "  sciopt solve advection1d --param c=50 --out results/solve\n"
           "  sciopt solve navier_stokes2d --resolution 64 --param nu=0.05\n"
           "  sciopt solve darcy2d --resolution 65\n"
-          "  sciopt solve poisson_highdim --param dim=1000 --resolution 41")
+          "  sciopt solve poisson_highdim --param dim=1000 --resolution 41\n"
+          "  sciopt solve darcy2d --method inverse --param length_scale=0.2")
 
 
 def configure(p) -> None:
     p.add_argument("problem", help="a registered problem (see 'sciopt problems')")
-    p.add_argument("--method", default="reference", choices=["reference"],
-                   help="the solver (more arrive with the method packages)")
+    p.add_argument("--method", default="reference", choices=["reference", "inverse"],
+                   help="reference: the float64 reference solve; inverse: the problem's worked "
+                        "inverse problem (darcy2d: permeability from 100 noisy pressures)")
+    p.add_argument("--max-steps", type=int, default=300, help="optimiser steps (inverse)")
     p.add_argument("--resolution", type=int, default=None,
                    help="grid points per axis (periodic: even; default 256 in 1D, 64 in 2D)")
     p.add_argument("--times", type=int, default=11, help="saved times, including t = 0")
@@ -41,6 +44,8 @@ def run(args) -> int:
     matplotlib.use("Agg")
 
     prob = problems.get(args.problem, **parse_params(args.param))
+    if args.method == "inverse":
+        return _inverse(args, prob)
     if args.resolution is None:
         args.resolution = 256 if prob.domain.dim == 1 else 64
     result = problems.run_reference(prob, args.resolution, num_times=args.times, dt=args.dt)
@@ -66,5 +71,29 @@ def run(args) -> int:
     record["figure"] = str(png)
     with atomic_open(out / f"{args.problem}_{args.method}.json", "w") as f:
         json.dump(record, f, indent=2)
+    print(f"saved {png}")
+    return 0
+
+
+def _inverse(args, prob) -> int:
+    from .. import inverse, problems
+    from .._atomic import atomic_open
+
+    if not isinstance(prob, problems.Darcy2D):
+        raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d")
+    r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=args.max_steps,
+                              length_scale=prob.length_scale)
+    out = Path(args.out)
+    png = inverse.plot_darcy_inverse(r, out / f"{args.problem}_inverse.png")
+    record = {"problem": args.problem, "method": "inverse", "resolution": len(r.nodes),
+              "relative_l2_error_log_permeability": r.relative_error,
+              "data_misfit_rms_in_noise_units": r.data_misfit,
+              "steps": r.optimisation.steps, "converged": r.optimisation.converged,
+              "wall_s": r.wall_s, "figure": str(png)}
+    with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{args.problem}: log-permeability relative L2 error {r.relative_error:.3f}, data "
+          f"misfit {r.data_misfit:.2f} (noise units), {r.optimisation.steps} BFGS steps "
+          f"({r.optimisation.message}), {r.wall_s:.1f} s")
     print(f"saved {png}")
     return 0

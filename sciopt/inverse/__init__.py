@@ -3,6 +3,9 @@ reparametrisations, observation operators, regularisation, and gradient checks. 
 flow through `sciopt.solvers` (checkpointed reverse mode through ETDRK4, implicit adjoints
 through lineax's linear solves)."""
 
+from ._darcy import DarcyInverseResult as DarcyInverseResult
+from ._darcy import darcy_inverse as darcy_inverse
+from ._darcy import plot_darcy_inverse as plot_darcy_inverse
 from ._solve import InverseResult as InverseResult
 from ._solve import Reparam as Reparam
 from ._solve import finite_difference_check as finite_difference_check
