@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--observations", type=int, default=100)
     parser.add_argument("--max-steps", type=int, default=300)
-    parser.add_argument("--regularisation", type=float, default=1.0)
+    parser.add_argument("--regularisation", type=float, default=10.0)
     parser.add_argument("--out", default="results")
     args = parser.parse_args()
     r = darcy_inverse(resolution=args.resolution, observations=args.observations,

@@ -10,7 +10,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": ["--dim", "50"],
            "kernel_density.py": ["--points", "2000"],
            "darcy_inverse.py": ["--resolution", "17", "--observations", "30", "--max-steps",
-                                "15", "--out", "."]}
+                                "15", "--out", "."],
+           "topology_mbb.py": ["--nelx", "12", "--nely", "4", "--max-iterations", "10", "--out",
+                               "."]}
 
 
 @pytest.mark.slow
