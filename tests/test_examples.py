@@ -11,6 +11,7 @@ REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": [
            "kernel_density.py": ["--points", "2000"],
            "darcy_inverse.py": ["--resolution", "17", "--observations", "30", "--max-steps",
                                 "15", "--out", "."],
+           "initial_condition_inverse.py": ["--resolution", "64", "--out", "."],
            "topology_mbb.py": ["--nelx", "12", "--nely", "4", "--max-iterations", "10", "--out",
                                "."]}
 

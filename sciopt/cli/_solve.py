@@ -21,7 +21,9 @@ def configure(p) -> None:
     p.add_argument("problem", help="a registered problem (see 'sciopt problems')")
     p.add_argument("--method", default="reference", choices=["reference", "inverse"],
                    help="reference: the float64 reference solve; inverse: the problem's worked "
-                        "inverse problem (darcy2d: permeability from 100 noisy pressures)")
+                        "inverse problem (darcy2d: permeability from 100 noisy pressures; "
+                        "advection1d: the initial condition, with diffusion 0.02, from 8 "
+                        "sensors)")
     p.add_argument("--max-steps", type=int, default=300, help="optimiser steps (inverse)")
     p.add_argument("--resolution", type=int, default=None,
                    help="grid points per axis (periodic: even; default 256 in 1D, 64 in 2D)")
@@ -79,8 +81,11 @@ def _inverse(args, prob) -> int:
     from .. import inverse, problems
     from .._atomic import atomic_open
 
+    if isinstance(prob, problems.Advection1D):
+        return _initial_condition(args, prob)
     if not isinstance(prob, problems.Darcy2D):
-        raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d")
+        raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d, "
+                         f"advection1d")
     r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=args.max_steps,
                               length_scale=prob.length_scale)
     out = Path(args.out)
@@ -95,5 +100,28 @@ def _inverse(args, prob) -> int:
     print(f"{args.problem}: log-permeability relative L2 error {r.relative_error:.3f}, data "
           f"misfit {r.data_misfit:.2f} (noise units), {r.optimisation.steps} BFGS steps "
           f"({r.optimisation.message}), {r.wall_s:.1f} s")
+    print(f"saved {png}")
+    return 0
+
+
+def _initial_condition(args, prob) -> int:
+    from .. import inverse
+    from .._atomic import atomic_open
+
+    r = inverse.advection_diffusion_initial_condition(
+        resolution=args.resolution or 128, speed=prob.c, t_final=prob.t_final,
+        max_steps=args.max_steps)
+    out = Path(args.out)
+    png = inverse.plot_initial_condition(r, out / f"{args.problem}_inverse.png")
+    record = {"problem": args.problem, "method": "inverse", "resolution": len(r.x),
+              "relative_l2_error_initial_condition": r.relative_error,
+              "data_misfit_rms_in_noise_units": r.data_misfit,
+              "steps": r.optimisation.steps, "converged": r.optimisation.converged,
+              "wall_s": r.wall_s, "figure": str(png)}
+    with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{args.problem}: initial condition from {len(r.sensors)} sensors x {len(r.times)} "
+          f"times, relative L2 error {r.relative_error:.4f}, data misfit {r.data_misfit:.2f}, "
+          f"{r.optimisation.steps} Levenberg-Marquardt steps")
     print(f"saved {png}")
     return 0

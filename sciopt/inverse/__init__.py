@@ -3,6 +3,11 @@ reparametrisations, observation operators, regularisation, and gradient checks. 
 flow through `sciopt.solvers` (checkpointed reverse mode through ETDRK4, implicit adjoints
 through lineax's linear solves)."""
 
+from ._advection_diffusion import InitialConditionResult as InitialConditionResult
+from ._advection_diffusion import (
+    advection_diffusion_initial_condition as advection_diffusion_initial_condition,
+)
+from ._advection_diffusion import plot_initial_condition as plot_initial_condition
 from ._darcy import DarcyInverseResult as DarcyInverseResult
 from ._darcy import darcy_inverse as darcy_inverse
 from ._darcy import plot_darcy_inverse as plot_darcy_inverse

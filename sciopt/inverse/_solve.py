@@ -140,7 +140,7 @@ def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progres
                 break
     finally:
         reporter.close()
-    converged = bool(done) and result == optx.RESULTS.successful
+    converged = bool(done) and bool(result == optx.RESULTS.successful)
     message = "converged" if converged else (
         f"stopped after max_steps = {max_steps}" if not bool(done)
         else optx.RESULTS[result] if hasattr(optx.RESULTS, "__getitem__") else str(result))

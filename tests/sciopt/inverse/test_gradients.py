@@ -1,6 +1,8 @@
 """Gradients through the reference solvers against central finite differences (float64),
 and the optimisation drivers on problems with known minimisers."""
 
+import json
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -49,7 +51,7 @@ def test_drivers_find_known_minimisers():
         return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
 
     r = inverse.minimise(rosenbrock, jnp.array([-1.2, 1.0]), progress="off", max_steps=200)
-    assert r.converged and np.allclose(r.params, 1.0, atol=1e-8)
+    assert r.converged is True and np.allclose(r.params, 1.0, atol=1e-8)
     h = r.history
     assert len(h["objective"]) == len(h["grad_norm"]) >= 10
     assert h["objective"][0] == pytest.approx(24.2, rel=1e-14)
@@ -115,4 +117,8 @@ def test_darcy_inverse_recovers_the_permeability_and_cli(tmp_path, capsys):
     from sciopt.cli._app import main
 
     code = main(["solve", "heat1d", "--method", "inverse", "--out", str(tmp_path)])
-    assert code == 2 and "available: darcy2d" in capsys.readouterr().err
+    assert code == 2 and "available: darcy2d, advection1d" in capsys.readouterr().err
+    assert main(["solve", "advection1d", "--method", "inverse", "--resolution", "64",
+                 "--out", str(tmp_path)]) == 0
+    rec = json.loads((tmp_path / "advection1d_inverse.json").read_text())
+    assert rec["relative_l2_error_initial_condition"] < 0.05
