@@ -48,6 +48,7 @@ def solve_burgers_fv(
     num_saves: int = 1,
     cfl: float = 0.4,
     limiter: Literal["minmod", "vanleer"] = "vanleer",
+    max_speed: float | None = None,
 ) -> Float[Array, "saves_plus_one n"]:
     """Cell averages of the periodic Burgers equation from `u0` to `t_final`.
 
@@ -58,6 +59,10 @@ def solve_burgers_fv(
     **Returns:**
 
     `[num_saves + 1, n]`: the initial averages and those at the saved times.
+
+    Differentiable (reverse mode through the SSP-RK3 steps; the limiters are smooth except
+    where neighbouring slopes change sign). The step count is fixed from `max_|u0|`, which
+    must be concrete: under `jit` / `grad` pass `max_speed` (a bound on `|u0|`).
     """
     one_of("limiter", limiter, ("minmod", "vanleer"))
     u0 = jnp.asarray(u0)
@@ -67,7 +72,13 @@ def solve_burgers_fv(
     t_final = positive_float("t_final", t_final)
     num_saves = positive_int("num_saves", num_saves)
     dx = length / n
-    peak = float(jnp.max(jnp.abs(u0)))
+    if max_speed is not None:
+        peak = positive_float("max_speed", max_speed)
+    elif isinstance(u0, jax.core.Tracer):
+        raise ValueError("solve_burgers_fv under jit / grad needs max_speed (a bound on "
+                         "|u0|) to fix its step count")
+    else:
+        peak = float(jnp.max(jnp.abs(u0)))
     limit = cfl * dx / max(peak, 1e-300)
     if nu > 0:
         limit = min(limit, 0.4 * dx * dx / nu)

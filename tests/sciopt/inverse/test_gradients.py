@@ -3,12 +3,13 @@ and the optimisation drivers on problems with known minimisers."""
 
 import json
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from sciopt import inverse, problems
-from sciopt.solvers import solve_elliptic_2d
+from sciopt.solvers import solve_burgers_fv, solve_elliptic_2d
 
 
 def test_etdrk4_gradient_matches_finite_differences():
@@ -23,6 +24,41 @@ def test_etdrk4_gradient_matches_finite_differences():
     u0 = jnp.asarray(-np.sin(np.pi * x) + 0.2 * np.cos(3 * np.pi * x))
     check = inverse.finite_difference_check(functional, u0, step=1e-5)
     assert check["relative_error"] <= 1e-6, check
+
+
+def test_finite_volume_gradient_matches_finite_differences():
+    x = (np.arange(64) + 0.5) / 64
+
+    def functional(u0):
+        u = solve_burgers_fv(u0, length=1.0, nu=0.01, t_final=0.1, max_speed=1.5)
+        return jnp.sum(jnp.asarray(np.cos(2 * np.pi * x)) * u[-1] ** 2)
+
+    u0 = jnp.asarray(np.sin(2 * np.pi * x) + 0.3 * np.cos(6 * np.pi * x))
+    check = inverse.finite_difference_check(functional, u0, step=1e-6)
+    assert check["relative_error"] <= 1e-6, check
+    with pytest.raises(ValueError, match="needs max_speed"):
+        jax.grad(lambda u: jnp.sum(solve_burgers_fv(u, length=1.0, nu=0.01, t_final=0.1)))(u0)
+
+
+def test_gradients_in_source_and_boundary_data_and_through_gmres():
+    n = 11
+    xs = np.linspace(0, 1, n)
+    xx, yy = np.meshgrid(xs, xs, indexing="ij")
+    w = jnp.asarray(np.sin(3 * xx) * np.cos(2 * yy))
+    f0 = jnp.asarray(np.exp(xx) * yy)
+    g0 = jnp.asarray(np.cos(xx + 2 * yy))
+    for method, k2 in (("cg", 0.0), ("gmres", 30.0), ("lu", 30.0)):  # 30 > first eigenvalue
+        def by_source(f, method=method, k2=k2):
+            return jnp.sum(w * solve_elliptic_2d(f, lengths=(1.0, 1.0), boundary=g0, k2=k2,
+                                                 method=method, rtol=1e-13))
+
+        def by_boundary(g, method=method, k2=k2):
+            return jnp.sum(w * solve_elliptic_2d(f0, lengths=(1.0, 1.0), boundary=g, k2=k2,
+                                                 method=method, rtol=1e-13))
+
+        for fn, arg in ((by_source, f0), (by_boundary, g0)):
+            check = inverse.finite_difference_check(fn, arg, step=1e-4)
+            assert check["relative_error"] <= 1e-6, (method, check)
 
 
 @pytest.mark.parametrize("method", ["cg", "lu"])
