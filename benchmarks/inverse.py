@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import measure  # noqa: E402
 from _plot import figure, save  # noqa: E402
 
-from sciopt import inverse, problems  # noqa: E402
+from sciopt import inverse, problems, solvers  # noqa: E402
 from sciopt.inverse import PointObservations  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def _ratio_rows(quick: bool, repeats: int):
     obs = PointObservations(pts, np.zeros(100), (nodes, nodes))
     m = jnp.log(darcy.sample_coefficient(jax.random.key(0), n))
     # Topology (steady, dense Cholesky): compliance w.r.t. the element densities.
-    beam = inverse.MBBBeam(30, 10) if quick else inverse.MBBBeam(60, 20)
+    beam = solvers.MBBBeam(30, 10) if quick else solvers.MBBBeam(60, 20)
     x = jnp.full((beam.nelx, beam.nely), 0.5)
     # Burgers (ETDRK4, checkpointed reverse mode): final-time energy w.r.t. u0.
     burgers = problems.get("burgers1d_periodic", nu=0.01)
@@ -69,8 +69,8 @@ def top88_numpy(nelx, nely, volfrac, penal, rmin, max_iterations, tol_change=0.0
     modified SIMP, sparse direct solve): the reference the JAX implementation is compared
     with. Returns (compliance history, final physical densities [nelx, nely])."""
     e0, emin, nu = 1.0, 1e-9, 0.3
-    ke = inverse.q4_stiffness(nu)
-    beam = inverse.MBBBeam(nelx, nely)
+    ke = solvers.q4_stiffness(nu)
+    beam = solvers.MBBBeam(nelx, nely)
     edofs = np.asarray(beam.edofs)
     ndof = beam.num_dofs
     free = np.asarray(beam.free)

@@ -23,8 +23,9 @@ def configure(p) -> None:
                    help="reference: the float64 reference solve; inverse: the problem's worked "
                         "inverse problem (darcy2d: permeability from 100 noisy pressures; "
                         "advection1d: the initial condition, with diffusion 0.02, from 8 "
-                        "sensors)")
-    p.add_argument("--max-steps", type=int, default=300, help="optimiser steps (inverse)")
+                        "sensors; mbb_beam: SIMP topology optimisation)")
+    p.add_argument("--max-steps", type=int, default=300,
+                   help="optimiser steps / iterations (inverse)")
     p.add_argument("--resolution", type=int, default=None,
                    help="grid points per axis (periodic: even; default 256 in 1D, 64 in 2D)")
     p.add_argument("--times", type=int, default=11, help="saved times, including t = 0")
@@ -83,9 +84,11 @@ def _inverse(args, prob) -> int:
 
     if isinstance(prob, problems.Advection1D):
         return _initial_condition(args, prob)
+    if isinstance(prob, problems.MBBBeamProblem):
+        return _topology(args, prob)
     if not isinstance(prob, problems.Darcy2D):
         raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d, "
-                         f"advection1d")
+                         f"advection1d, mbb_beam")
     r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=args.max_steps,
                               length_scale=prob.length_scale)
     out = Path(args.out)
@@ -123,5 +126,25 @@ def _initial_condition(args, prob) -> int:
     print(f"{args.problem}: initial condition from {len(r.sensors)} sensors x {len(r.times)} "
           f"times, relative L2 error {r.relative_error:.4f}, data misfit {r.data_misfit:.2f}, "
           f"{r.optimisation.steps} Levenberg-Marquardt steps")
+    print(f"saved {png}")
+    return 0
+
+
+def _topology(args, prob) -> int:
+    from .. import inverse
+    from .._atomic import atomic_open
+
+    r = inverse.simp_mbb(nelx=prob.nelx, nely=prob.nely, volfrac=prob.volfrac,
+                         penal=prob.penal, rmin=prob.rmin, max_iterations=args.max_steps)
+    out = Path(args.out)
+    png = inverse.plot_topology(r, out / f"{args.problem}_inverse.png")
+    record = {"problem": args.problem, "parameters": prob.parameters, "method": "inverse",
+              "compliance": r.compliance, "last_iteration_compliance":
+              r.history["compliance"][-1], "volume": r.volume, "iterations": r.iterations,
+              "wall_s": r.wall_s, "figure": str(png)}
+    with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{args.problem}: SIMP compliance {r.compliance:.4f} at volume {r.volume:.4f} after "
+          f"{r.iterations} OC iterations ({r.wall_s:.1f} s)")
     print(f"saved {png}")
     return 0

@@ -19,11 +19,9 @@ from ._solve import minimise as minimise
 from ._terms import PointObservations as PointObservations
 from ._terms import tikhonov as tikhonov
 from ._terms import total_variation as total_variation
-from ._topology import MBBBeam as MBBBeam
 from ._topology import TopologyResult as TopologyResult
 from ._topology import compliance as compliance
 from ._topology import density_filter as density_filter
 from ._topology import optimality_criteria as optimality_criteria
 from ._topology import plot_topology as plot_topology
-from ._topology import q4_stiffness as q4_stiffness
 from ._topology import simp_mbb as simp_mbb

@@ -4,6 +4,7 @@ Each problem family lives in its own file and registers itself on import.
 """
 
 from . import (  # noqa: F401  (registration)
+    _elasticity,
     _elliptic,
     _heat,
     _heat2d_wave,
@@ -12,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     _run,
     _semilinear,
 )
+from ._elasticity import MBBBeamProblem as MBBBeamProblem
 from ._elliptic import Darcy2D as Darcy2D
 from ._elliptic import Helmholtz2D as Helmholtz2D
 from ._elliptic import Poisson2D as Poisson2D

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._validate import positive_int
 from ..derivatives import laplacian
+from ._elasticity import MBBBeamProblem
 from ._elliptic import Darcy2D, _AbstractUnitSquare
 from ._heat import Heat1DPeriodic
 from ._heat2d_wave import Heat2D, Wave1D
@@ -124,7 +125,7 @@ def run_reference(prob: AbstractProblem, resolution: int, *, num_times: int = 11
     - `prob`: a registered problem (`sciopt.problems.get(...)`).
     - `resolution`: grid points per axis (periodic grids: even; Dirichlet heat 2D: intervals
       on `[0, pi]`; unit-square problems: nodes; high-dimensional problems: points per axis
-      of the `(x_1, x_2)` slice).
+      of the `(x_1, x_2)` slice; the MBB beam: ignored, its mesh is a parameter).
     - `num_times`: saved times from 0 to `prob.t_final` (time-dependent problems).
     - `dt`: the solver's time step (ETDRK4 problems; default the problem's).
 
@@ -144,6 +145,12 @@ def run_reference(prob: AbstractProblem, resolution: int, *, num_times: int = 11
         return _steady_2d(prob, resolution)
     if isinstance(prob, _AbstractTwoBody):
         return _slice(prob, resolution)
+    if isinstance(prob, MBBBeamProblem):
+        d = np.asarray(prob.reference())[0]
+        x, y = np.arange(prob.nelx + 1.0), prob.nely - np.arange(prob.nely + 1.0)
+        return ReferenceRun("steady_2d", {"x": x, "y": y[::-1]}, None,
+                            np.linalg.norm(d, axis=-1)[:, ::-1], None,
+                            {"compliance": float(-d[0, 0, 1])})
     raise ValueError(f"{type(prob).__name__} has no reference runner")
 
 

@@ -1,7 +1,11 @@
 """Classical reference solvers: pseudo-spectral ETDRK4 on periodic grids (float64-exact where
-the problem is linear) and finite differences with lineax for elliptic problems;
-differentiable and jit-compiled."""
+the problem is linear), finite differences with lineax for elliptic problems, finite volumes
+for Burgers shocks, and Q4 finite elements for plane elasticity; differentiable and
+jit-compiled."""
 
+from ._elasticity import MBBBeam as MBBBeam
+from ._elasticity import q4_stiffness as q4_stiffness
+from ._elasticity import solve_elasticity_q4 as solve_elasticity_q4
 from ._elliptic import solve_elliptic_2d as solve_elliptic_2d
 from ._etdrk4 import ETDRK4Coefficients as ETDRK4Coefficients
 from ._etdrk4 import etdrk4_coefficients as etdrk4_coefficients

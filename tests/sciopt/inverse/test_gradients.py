@@ -153,7 +153,7 @@ def test_darcy_inverse_recovers_the_permeability_and_cli(tmp_path, capsys):
     from sciopt.cli._app import main
 
     code = main(["solve", "heat1d", "--method", "inverse", "--out", str(tmp_path)])
-    assert code == 2 and "available: darcy2d, advection1d" in capsys.readouterr().err
+    assert code == 2 and "available: darcy2d, advection1d, mbb_beam" in capsys.readouterr().err
     assert main(["solve", "advection1d", "--method", "inverse", "--resolution", "64",
                  "--out", str(tmp_path)]) == 0
     rec = json.loads((tmp_path / "advection1d_inverse.json").read_text())
