@@ -79,72 +79,49 @@ def run(args) -> int:
 
 
 def _inverse(args, prob) -> int:
+    """Run the problem's worked inverse problem; save its figure and a JSON record."""
     from .. import inverse, problems
     from .._atomic import atomic_open
 
-    if isinstance(prob, problems.Advection1D):
-        return _initial_condition(args, prob)
-    if isinstance(prob, problems.MBBBeamProblem):
-        return _topology(args, prob)
-    if not isinstance(prob, problems.Darcy2D):
+    steps = args.max_steps
+    if isinstance(prob, problems.Darcy2D):
+        r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=steps,
+                                  length_scale=prob.length_scale)
+        plot = inverse.plot_darcy_inverse
+        record = {"resolution": len(r.nodes), "relative_l2_error_log_permeability":
+                  r.relative_error, "data_misfit_rms_in_noise_units": r.data_misfit}
+        line = (f"log-permeability relative L2 error {r.relative_error:.3f}, data misfit "
+                f"{r.data_misfit:.2f} (noise units), {r.optimisation.steps} BFGS steps "
+                f"({r.optimisation.message})")
+    elif isinstance(prob, problems.Advection1D):
+        r = inverse.advection_diffusion_initial_condition(
+            resolution=args.resolution or 128, speed=prob.c, t_final=prob.t_final,
+            max_steps=steps)
+        plot = inverse.plot_initial_condition
+        record = {"resolution": len(r.x), "relative_l2_error_initial_condition":
+                  r.relative_error, "data_misfit_rms_in_noise_units": r.data_misfit}
+        line = (f"initial condition from {len(r.sensors)} sensors x {len(r.times)} times, "
+                f"relative L2 error {r.relative_error:.4f}, data misfit {r.data_misfit:.2f}, "
+                f"{r.optimisation.steps} Levenberg-Marquardt steps")
+    elif isinstance(prob, problems.MBBBeamProblem):
+        r = inverse.simp_mbb(nelx=prob.nelx, nely=prob.nely, volfrac=prob.volfrac,
+                             penal=prob.penal, rmin=prob.rmin, max_iterations=steps)
+        plot = inverse.plot_topology
+        record = {"compliance": r.compliance, "last_iteration_compliance":
+                  r.history["compliance"][-1], "volume": r.volume, "iterations": r.iterations}
+        line = (f"SIMP compliance {r.compliance:.4f} at volume {r.volume:.4f} after "
+                f"{r.iterations} OC iterations")
+    else:
         raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d, "
                          f"advection1d, mbb_beam")
-    r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=args.max_steps,
-                              length_scale=prob.length_scale)
     out = Path(args.out)
-    png = inverse.plot_darcy_inverse(r, out / f"{args.problem}_inverse.png")
-    record = {"problem": args.problem, "method": "inverse", "resolution": len(r.nodes),
-              "relative_l2_error_log_permeability": r.relative_error,
-              "data_misfit_rms_in_noise_units": r.data_misfit,
-              "steps": r.optimisation.steps, "converged": r.optimisation.converged,
-              "wall_s": r.wall_s, "figure": str(png)}
-    with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
-        json.dump(record, f, indent=2)
-    print(f"{args.problem}: log-permeability relative L2 error {r.relative_error:.3f}, data "
-          f"misfit {r.data_misfit:.2f} (noise units), {r.optimisation.steps} BFGS steps "
-          f"({r.optimisation.message}), {r.wall_s:.1f} s")
-    print(f"saved {png}")
-    return 0
-
-
-def _initial_condition(args, prob) -> int:
-    from .. import inverse
-    from .._atomic import atomic_open
-
-    r = inverse.advection_diffusion_initial_condition(
-        resolution=args.resolution or 128, speed=prob.c, t_final=prob.t_final,
-        max_steps=args.max_steps)
-    out = Path(args.out)
-    png = inverse.plot_initial_condition(r, out / f"{args.problem}_inverse.png")
-    record = {"problem": args.problem, "method": "inverse", "resolution": len(r.x),
-              "relative_l2_error_initial_condition": r.relative_error,
-              "data_misfit_rms_in_noise_units": r.data_misfit,
-              "steps": r.optimisation.steps, "converged": r.optimisation.converged,
-              "wall_s": r.wall_s, "figure": str(png)}
-    with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
-        json.dump(record, f, indent=2)
-    print(f"{args.problem}: initial condition from {len(r.sensors)} sensors x {len(r.times)} "
-          f"times, relative L2 error {r.relative_error:.4f}, data misfit {r.data_misfit:.2f}, "
-          f"{r.optimisation.steps} Levenberg-Marquardt steps")
-    print(f"saved {png}")
-    return 0
-
-
-def _topology(args, prob) -> int:
-    from .. import inverse
-    from .._atomic import atomic_open
-
-    r = inverse.simp_mbb(nelx=prob.nelx, nely=prob.nely, volfrac=prob.volfrac,
-                         penal=prob.penal, rmin=prob.rmin, max_iterations=args.max_steps)
-    out = Path(args.out)
-    png = inverse.plot_topology(r, out / f"{args.problem}_inverse.png")
+    png = plot(r, out / f"{args.problem}_inverse.png")
     record = {"problem": args.problem, "parameters": prob.parameters, "method": "inverse",
-              "compliance": r.compliance, "last_iteration_compliance":
-              r.history["compliance"][-1], "volume": r.volume, "iterations": r.iterations,
-              "wall_s": r.wall_s, "figure": str(png)}
+              **record, "wall_s": r.wall_s, "figure": str(png)}
+    if hasattr(r, "optimisation"):
+        record |= {"steps": r.optimisation.steps, "converged": r.optimisation.converged}
     with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
         json.dump(record, f, indent=2)
-    print(f"{args.problem}: SIMP compliance {r.compliance:.4f} at volume {r.volume:.4f} after "
-          f"{r.iterations} OC iterations ({r.wall_s:.1f} s)")
+    print(f"{args.problem}: {line} ({r.wall_s:.1f} s)")
     print(f"saved {png}")
     return 0

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._figures import save_figure
 from .._validate import positive_float, positive_int
 from ..solvers import PeriodicGrid, solve_on_grid
 from ._solve import InverseResult, least_squares
@@ -111,9 +112,4 @@ def plot_initial_condition(r: InitialConditionResult, path: str | Path) -> Path:
     b.set_xlabel("t")
     b.set_title("noisy readings")
     b.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._figures import save_figure
 from .._validate import positive_float, positive_int
 from ..problems import get as get_problem
 from ._solve import InverseResult, Reparam, minimise
@@ -122,9 +123,4 @@ def plot_darcy_inverse(r: DarcyInverseResult, path: str | Path) -> Path:
     axes[3].set_xlabel("iterate")
     axes[3].legend()
     axes[3].set_title("BFGS")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

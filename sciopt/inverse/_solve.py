@@ -148,6 +148,16 @@ def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progres
                          history=history, steps=steps, converged=converged, message=message)
 
 
+def _setup(classes, method, init, reparam, max_steps, rtol, atol):
+    """Validate the common arguments; return (solver, reparametrisation, initial z)."""
+    one_of("method", method, tuple(classes))
+    positive_int("max_steps", max_steps)
+    rtol, atol = positive_float("rtol", rtol), positive_float("atol", atol)
+    reparam = reparam or Reparam.identity()
+    _finite_tree(init, "init")
+    return classes[method](rtol=rtol, atol=atol), reparam, reparam.inverse(init)
+
+
 def minimise(
     objective: Callable[[PyTree[Array], Any], Array],
     init: PyTree[Array],
@@ -167,7 +177,8 @@ def minimise(
     - `objective`: differentiable scalar function, e.g. a misfit of a PDE solve from
       `sciopt.solvers` plus regularisation (`tikhonov`, `total_variation`).
     - `init`: initial parameters (any pytree of arrays).
-X
+    - `method`: `"bfgs"` (dense inverse-Hessian estimate; fine up to a few thousand
+      unknowns), `"lbfgs"` or `"nonlinear-cg"` (optimistix's).
     - `reparam`: optimise `z` with `params = reparam.forward(z)` (e.g. `Reparam.positive()`
       for a permeability, `Reparam.bounded(0, 1)` for densities).
     - `max_steps`, `rtol`, `atol`: optimistix's step limit and tolerances.
@@ -177,14 +188,8 @@ X
 
     An `InverseResult` with the per-iterate history.
     """
-    one_of("method", method, ("bfgs", "lbfgs", "nonlinear-cg"))
-    max_steps = positive_int("max_steps", max_steps)
-    rtol, atol = positive_float("rtol", rtol), positive_float("atol", atol)
-    reparam = reparam or Reparam.identity()
-    _finite_tree(init, "init")
-    solver = {"lbfgs": optx.LBFGS, "bfgs": optx.BFGS,
-              "nonlinear-cg": optx.NonlinearCG}[method](rtol=rtol, atol=atol)
-    y0 = reparam.inverse(init)
+    classes = {"bfgs": optx.BFGS, "lbfgs": optx.LBFGS, "nonlinear-cg": optx.NonlinearCG}
+    solver, reparam, y0 = _setup(classes, method, init, reparam, max_steps, rtol, atol)
 
     def scalar(z, a):
         return objective(reparam.forward(z), a)
@@ -212,14 +217,8 @@ def least_squares(
     """Minimise `0.5 |residuals(params, args)|^2` with optimistix's Levenberg-Marquardt or
     Gauss-Newton (normal equations solved by lineax QR); the recorded objective is
     `0.5 |r|^2`. Other arguments as in `minimise`."""
-    one_of("method", method, ("levenberg-marquardt", "gauss-newton"))
-    max_steps = positive_int("max_steps", max_steps)
-    rtol, atol = positive_float("rtol", rtol), positive_float("atol", atol)
-    reparam = reparam or Reparam.identity()
-    _finite_tree(init, "init")
-    cls = optx.LevenbergMarquardt if method == "levenberg-marquardt" else optx.GaussNewton
-    solver = cls(rtol=rtol, atol=atol)
-    y0 = reparam.inverse(init)
+    classes = {"levenberg-marquardt": optx.LevenbergMarquardt, "gauss-newton": optx.GaussNewton}
+    solver, reparam, y0 = _setup(classes, method, init, reparam, max_steps, rtol, atol)
 
     def vector(z, a):
         return residuals(reparam.forward(z), a)

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._figures import save_figure
 from .._validate import positive_float
 from ..solvers import MBBBeam, solve_elasticity_q4
 from ..train import ProgressReporter
@@ -149,9 +150,4 @@ def plot_topology(result: TopologyResult, path: str | Path, *, title: str = "") 
     b.semilogy(result.history["compliance"])
     b.set_xlabel("iteration")
     b.set_ylabel("compliance")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

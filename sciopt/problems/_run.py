@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._figures import save_figure
 from .._validate import positive_int
 from ..derivatives import laplacian
 from ._elasticity import MBBBeamProblem
@@ -187,6 +188,4 @@ def plot_reference(run: ReferenceRun, title: str, path) -> None:
         fig.colorbar(im, ax=ax)
         ax.set_title(label)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
