@@ -140,7 +140,7 @@ def _replicate(tree: PyTree, mesh: jax.sharding.Mesh) -> PyTree:
 @eqx.filter_jit
 def _run_chunk(state: TrainState, num: Int[Array, ""], source: AbstractBatchSource,
                loss: LossFn, optimizer: optax.GradientTransformation, model_static: PyTree,
-               term_names: tuple[str, ...], chunk_size: int, mesh: Any):
+               term_names: tuple[str, ...], chunk_size: int, mesh: Any, grouped: bool):
     num_checks = len(term_names) + len(_BUILTIN_CHECKS)
 
     def one_step(state: TrainState):
@@ -152,7 +152,16 @@ def _run_chunk(state: TrainState, num: Int[Array, ""], source: AbstractBatchSour
             total, terms = _split_loss(loss(eqx.combine(params, model_static), batch, step_key))
             return total, terms
 
-        (total, terms), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
+        if grouped:
+            # One gradient per loss term (in `term_names` order), stacked on a leading axis:
+            # what per-group optimisers such as MultiAdam take.
+            def term_vector(params):
+                total, terms = total_loss(params)
+                return jnp.stack([terms[n] for n in term_names]), (total, terms)
+
+            grads, (total, terms) = jax.jacrev(term_vector, has_aux=True)(state.params)
+        else:
+            (total, terms), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         checks = jnp.stack([jnp.all(jnp.isfinite(terms[n])) for n in term_names]
@@ -231,6 +240,7 @@ def fit(
     mesh: jax.sharding.Mesh | None = None,
     progress: bool | Literal["auto", "bar", "lines", "off"] = "auto",
     description: str = "fit",
+    grouped_gradients: bool = False,
 ) -> FitResult:
     """Train `model` for `num_steps` optimiser steps in compiled `lax.scan` chunks.
 
@@ -267,6 +277,9 @@ def fit(
       and the parameters are replicated (data parallel).
     - `progress`: `"auto"` (bar on a terminal, lines otherwise), `"bar"`, `"lines"`, `"off"`.
     - `description`: the label of the progress output.
+    - `grouped_gradients`: give `optimizer` one gradient per loss term (the terms returned by
+      `loss`, in sorted-name order) stacked on a leading axis, as `sciopt.optim.multi_adam`
+      expects; the loss must then return `(total, terms)`.
 
     **Returns:**
 
@@ -309,6 +322,9 @@ def fit(
         raise ValueError(f"loss must return a scalar; got shape "
                          f"{getattr(total_shape, 'shape', type(total_shape).__name__)}")
     term_names = tuple(sorted(terms_shape))
+    if grouped_gradients and not term_names:
+        raise ValueError("grouped_gradients=True needs a loss that returns (total, {name: "
+                         "term}) with at least one term")
     check_names = term_names + _BUILTIN_CHECKS
 
     if mesh is not None:
@@ -359,7 +375,7 @@ def fit(
             t0 = time.perf_counter()
             state, guard, totals, terms = _run_chunk(
                 state, jnp.array(num), source, loss, optimizer, model_static, term_names,
-                chunk_size, mesh)
+                chunk_size, mesh, grouped_gradients)
             bad_step = int(guard.bad_step)
             done = num if bad_step < 0 else bad_step - step
             totals = np.asarray(totals)[:done]
