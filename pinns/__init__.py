@@ -1,1 +1,17 @@
-"""pinns: a layer-1 method package of sciopt; its public API arrives with its issue."""
+"""pinns: physics-informed neural networks on `sciopt.problems` (layer 1).
+
+`PINN` (MLP with periodic embedding / Fourier features), `pinn_loss` (residual, initial and
+boundary groups; uniform or residual-adaptive resampling; causal weighting), `train_pinn`
+(Adam or MultiAdam through `sciopt.train.fit`), `relative_error` against the reference.
+"""
+
+from ._loss import Formulation as Formulation
+from ._loss import formulation as formulation
+from ._loss import pinn_for as pinn_for
+from ._loss import pinn_loss as pinn_loss
+from ._loss import relative_error as relative_error
+from ._model import MLP as MLP
+from ._model import PINN as PINN
+from ._train import OPTIMIZERS as OPTIMIZERS
+from ._train import make_optimizer as make_optimizer
+from ._train import train_pinn as train_pinn

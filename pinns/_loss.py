@@ -1,0 +1,211 @@
+"""PINN losses built from `sciopt.problems`: residual, initial and boundary terms as named
+groups, collocation points redrawn every step (uniform or residual-based adaptive), and
+optional causal weighting in time.
+
+References: Raissi, Perdikaris & Karniadakis, "Physics-informed neural networks", J. Comput.
+Phys. 378 (2019); Wu, Zhu, Tan, Kartha & Lu, "A comprehensive study of non-adaptive and
+residual-based adaptive sampling for PINNs", CMAME 403 (2023); Wang, Sankaran & Perdikaris,
+"Respecting causality is all you need for training PINNs", arXiv:2203.07404 (2022).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciopt import problems
+from sciopt._validate import one_of, positive_int
+
+from ._model import PINN
+
+Loss = Callable[[PINN, Any, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Formulation:
+    """How a problem maps to a PINN: `kind` (`"evolution"`: inputs `(x, t)`; `"steady"`:
+    inputs `p` in the domain), input size, periodic axes, and the field adapters."""
+
+    kind: str
+    in_size: int
+    periodic: dict[int, float]
+    residual: Callable[[PINN, Array], Array]  # at one input point
+    initial: Callable[[Array], Array] | None = None  # u(x, 0) at one x
+    boundary: Callable[[Array], Array] | None = None  # u on the boundary at one point
+
+
+def formulation(problem: problems.AbstractProblem) -> Formulation:
+    """The PINN formulation of a registered problem; `ValueError` names what is missing."""
+    f = _formulation_or_none(problem)
+    if f is None:
+        supported = [n for n in problems.names()
+                     if _formulation_or_none(problems.get(n)) is not None]
+        raise ValueError(f"{type(problem).__name__} has no PINN formulation yet (a PINN needs "
+                         f"a pointwise residual and initial/boundary data); supported "
+                         f"problems: {', '.join(supported)}")
+    return f
+
+
+def _formulation_or_none(problem) -> Formulation | None:
+    if isinstance(problem, problems.AbstractPeriodic1D | problems.Heat1DPeriodic):
+        lo, hi = (float(v[0]) for v in problem.domain.bounds)
+
+        def residual(model, z):
+            return problem.residual(lambda x, t: model(jnp.stack([x, t])), z[0], z[1])
+
+        return Formulation("evolution", 2, {0: hi - lo}, residual,
+                           initial=lambda x: problem.initial_condition(x))
+    steady = (problems.Poisson2D, problems.Helmholtz2D, problems.PoissonTwoBody,
+              problems.SineGordonTwoBody)
+    if isinstance(problem, steady):
+        def residual(model, p):
+            return problem.residual(model, p)
+
+        return Formulation("steady", problem.domain.dim, {}, residual,
+                           boundary=lambda p: problem.solution(p))
+    return None
+
+
+def pinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int = 4,
+             activation: str = "tanh", periodic_modes: int = 4,
+             fourier_features: tuple[int, float] | None = None, key: PRNGKeyArray) -> PINN:
+    """A `PINN` with the problem's input size and an exact periodic embedding of its
+    periodic axes."""
+    f = formulation(problem)
+    return PINN(f.in_size, width=width, depth=depth, activation=activation,
+                periodic=f.periodic, periodic_modes=periodic_modes,
+                fourier_features=fourier_features, key=key)
+
+
+def _check_points(points, size: int, what: str) -> Array:
+    points = jnp.asarray(points)
+    if points.ndim != 2 or points.shape[1] != size:
+        raise ValueError(f"{what} must be [n, {size}]; got shape {points.shape}")
+    if not bool(jnp.all(jnp.isfinite(points))):
+        raise ValueError(f"{what} contain NaN or Inf")
+    return points
+
+
+def pinn_loss(
+    problem: problems.AbstractProblem,
+    *,
+    residual_points: int | Array = 1024,
+    initial_points: int = 256,
+    boundary_points: int = 256,
+    sampling: Literal["uniform", "rad"] = "uniform",
+    rad_candidates: int = 4,
+    causal_chunks: int = 0,
+    causal_epsilon: float = 1.0,
+    weights: dict[str, float] | None = None,
+) -> Loss:
+    """The PINN loss of `problem` for `sciopt.train.fit`: `loss(model, batch, key)` returns
+    `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group.
+
+    **Arguments:**
+
+    - `residual_points`: collocation points drawn afresh every step (a count), or a fixed
+      `[n, in_size]` array (checked finite).
+    - `initial_points`, `boundary_points`: points for the initial / boundary terms.
+    - `sampling`: `"uniform"`, or `"rad"` (residual-based adaptive: draw from
+      `rad_candidates` times as many uniform candidates with probability proportional to
+      the residual magnitude, Wu et al. 2023).
+    - `causal_chunks`, `causal_epsilon`: with `causal_chunks = M > 0` (evolution problems),
+      the residual term is `mean_i w_i L_i` over M time slabs with
+      `w_i = exp(-eps sum_{j<i} L_j)` (gradients stopped), Wang et al. 2022.
+    - `weights`: multipliers of the groups in the total (default 1).
+    """
+    f = formulation(problem)
+    one_of("sampling", sampling, ("uniform", "rad"))
+    fixed = None
+    if not isinstance(residual_points, int):
+        fixed = _check_points(residual_points, f.in_size, "residual_points")
+        n_res = fixed.shape[0]
+    else:
+        n_res = positive_int("residual_points", residual_points)
+    n_init, n_bc = positive_int("initial_points", initial_points), positive_int(
+        "boundary_points", boundary_points)
+    if causal_chunks and f.kind != "evolution":
+        raise ValueError("causal weighting needs a time-dependent problem")
+    weights = {"residual": 1.0, "initial": 1.0, "boundary": 1.0, **(weights or {})}
+    domain = problem.domain
+    t_final = getattr(problem, "t_final", None)
+
+    def uniform(key, n):
+        if f.kind == "evolution":
+            lo, hi = (np.asarray(b, float) for b in domain.bounds)
+            u = jax.random.uniform(key, (n, 2), jnp.result_type(float))
+            return jnp.stack([lo[0] + (hi[0] - lo[0]) * u[:, 0], t_final * u[:, 1]], 1)
+        return domain.sample_interior(n, key=key)
+
+    def residuals(model, pts):
+        return jax.vmap(lambda z: f.residual(model, z))(pts)
+
+    def loss(model, batch, key):
+        del batch
+        k_res, k_pick, k_init = jax.random.split(key, 3)
+        if fixed is not None:
+            pts = fixed
+        elif sampling == "rad":
+            cand = uniform(k_res, rad_candidates * n_res)
+            r = jax.lax.stop_gradient(jnp.abs(residuals(model, cand)))
+            prob = r / jnp.mean(r) + 1.0
+            idx = jax.random.choice(k_pick, cand.shape[0], (n_res,), replace=False,
+                                    p=prob / jnp.sum(prob))
+            pts = cand[idx]
+        else:
+            pts = uniform(k_res, n_res)
+        r2 = residuals(model, pts) ** 2
+        if causal_chunks:
+            slab = jnp.clip((pts[:, 1] / t_final * causal_chunks).astype(int), 0,
+                            causal_chunks - 1)
+            counts = jnp.maximum(jnp.bincount(slab, length=causal_chunks), 1)
+            per = jnp.bincount(slab, weights=r2, length=causal_chunks) / counts
+            w = jax.lax.stop_gradient(jnp.exp(-causal_epsilon * (jnp.cumsum(per) - per)))
+            res = jnp.mean(w * per)
+        else:
+            res = jnp.mean(r2)
+        terms = {"residual": res}
+        if f.kind == "evolution":
+            lo, hi = (np.asarray(b, float) for b in domain.bounds)
+            x = lo[0] + (hi[0] - lo[0]) * jax.random.uniform(k_init, (n_init,),
+                                                              jnp.result_type(float))
+            pred = jax.vmap(lambda s: model(jnp.stack([s, jnp.zeros_like(s)])))(x)
+            terms["initial"] = jnp.mean((pred - jax.vmap(f.initial)(x)) ** 2)
+        else:
+            pb = domain.sample_boundary(n_bc, key=k_init)
+            terms["boundary"] = jnp.mean((jax.vmap(model)(pb) - jax.vmap(f.boundary)(pb)) ** 2)
+        total = sum(weights[k] * v for k, v in terms.items())
+        return total, terms
+
+    return loss
+
+
+def relative_error(problem: problems.AbstractProblem, model: PINN, *, resolution: int = 128,
+                   num_times: int = 21, points: int = 4096) -> float:
+    """Relative L2 error of `model` against the problem's reference: on the reference's
+    space-time grid (evolution), on its nodes (2D steady), or at `points` random interior
+    points against the exact solution (high-dimensional problems)."""
+    f = formulation(problem)
+    if f.kind == "steady" and problem.domain.dim > 2:
+        pts = problem.domain.sample_interior(points, key=jax.random.key(1))
+        exact = jax.vmap(problem.solution)(pts)
+        pred = jax.vmap(model)(pts)
+        return float(jnp.linalg.norm(pred - exact) / jnp.linalg.norm(exact))
+    run = problems.run_reference(problem, resolution, num_times=num_times)
+    if f.kind == "evolution":
+        xx, tt = np.meshgrid(run.coords["x"], run.t, indexing="xy")
+        z = jnp.stack([jnp.asarray(xx.ravel()), jnp.asarray(tt.ravel())], 1)
+        pred = np.asarray(jax.vmap(model)(z)).reshape(xx.shape)
+        ref = run.exact if run.exact is not None else run.u
+    else:
+        xx, yy = np.meshgrid(run.coords["x"], run.coords["y"], indexing="ij")
+        z = jnp.stack([jnp.asarray(xx.ravel()), jnp.asarray(yy.ravel())], 1)
+        pred = np.asarray(jax.vmap(model)(z)).reshape(xx.shape)
+        ref = run.exact if run.exact is not None else run.u
+    return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))

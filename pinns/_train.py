@@ -1,0 +1,51 @@
+"""`train_pinn`: a PINN trained on a problem through `sciopt.train.fit`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import optax
+from jaxtyping import PRNGKeyArray
+
+from sciopt import problems
+from sciopt._validate import one_of, positive_float, positive_int
+from sciopt.optim import multi_adam
+from sciopt.train import FitResult, fit
+
+from ._loss import Loss, pinn_loss
+from ._model import PINN
+
+OPTIMIZERS = ("adam", "multiadam")
+
+
+def make_optimizer(name: str, learning_rate: float, steps: int, num_groups: int
+                   ) -> tuple[optax.GradientTransformation, bool]:
+    """`(optimizer, grouped_gradients)` for `name` in `OPTIMIZERS`, with a cosine decay of
+    `learning_rate` over `steps`."""
+    one_of("optimizer", name, OPTIMIZERS)
+    schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
+                                           positive_int("steps", steps), alpha=1e-2)
+    if name == "multiadam":
+        return multi_adam(schedule, b1=0.9, b2=0.999, num_groups=num_groups), True
+    return optax.adam(schedule), False
+
+
+def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
+               key: PRNGKeyArray, optimizer: str = "adam", learning_rate: float = 1e-3,
+               loss: Loss | None = None, checkpoint_dir: str | Path | None = None,
+               progress: Any = "auto", **loss_options: Any) -> FitResult:
+    """Train `model` on `problem` for `steps` optimiser steps with fresh collocation points
+    every step (`pinn_loss(problem, **loss_options)` unless `loss` is given).
+
+    `optimizer`: `"adam"` or `"multiadam"` (per-group moments over the loss groups, Yao et
+    al. 2023); both with a cosine-decayed `learning_rate`. Checkpoints, resume, progress
+    and the NaN guard are `sciopt.train.fit`'s.
+    """
+    loss = loss or pinn_loss(problem, **loss_options)
+    _, terms = jax.eval_shape(lambda m: loss(m, None, jax.random.key(0)), model)
+    opt, grouped = make_optimizer(optimizer, learning_rate, steps, len(terms))
+    return fit(loss, model, opt, {}, steps, key=key, checkpoint_dir=checkpoint_dir,
+               progress=progress, grouped_gradients=grouped,
+               description=f"PINN ({optimizer})", chunk_size=min(500, steps))

@@ -1,0 +1,67 @@
+"""PINN: exact periodicity of the embedding, convergence on a tiny problem with Adam and
+MultiAdam, adaptive sampling and causal weighting, and clear errors on bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pinns
+from sciopt import problems
+
+HEAT = problems.get("heat1d", modes=1)  # u = exp(-0.1 t) sin x on the periodic interval
+
+
+def _small(problem, key=0):
+    return pinns.pinn_for(problem, width=16, depth=2, periodic_modes=1,
+                          key=jax.random.key(key))
+
+
+def test_periodic_embedding_is_exactly_periodic():
+    m = pinns.PINN(2, width=8, depth=2, periodic={0: 2.0}, periodic_modes=3,
+                   fourier_features=(4, 1.0), key=jax.random.key(0))
+    z = jnp.array([0.37, 0.2])
+    assert float(m(z)) == pytest.approx(float(m(z + jnp.array([2.0, 0.0]))), abs=1e-13)
+    assert float(m(z)) != pytest.approx(float(m(z + jnp.array([0.0, 2.0]))), abs=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "multiadam"])
+def test_pinn_converges_on_the_heat_equation(optimizer):
+    result = pinns.train_pinn(HEAT, _small(HEAT), steps=1200, key=jax.random.key(1),
+                              optimizer=optimizer, learning_rate=1e-2, progress="off",
+                              residual_points=128, initial_points=64)
+    err = pinns.relative_error(HEAT, result.model, resolution=64)
+    assert err < 1e-2, err
+    assert result.losses[-1] < 1e-3 * result.losses[0]
+
+
+def test_adaptive_sampling_and_causal_weighting_give_finite_losses_and_gradients():
+    model = _small(HEAT)
+    for options in ({"sampling": "rad"}, {"causal_chunks": 8, "causal_epsilon": 5.0}):
+        loss = pinns.pinn_loss(HEAT, residual_points=64, initial_points=32, **options)
+        (total, terms), grads = jax.value_and_grad(loss, has_aux=True)(
+            model, None, jax.random.key(0))
+        assert np.isfinite(float(total)) and set(terms) == {"residual", "initial"}
+        assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+
+
+def test_steady_problem_has_a_boundary_group():
+    p = problems.get("poisson_highdim", dim=5)
+    model = pinns.pinn_for(p, width=8, depth=2, key=jax.random.key(0))
+    total, terms = pinns.pinn_loss(p, residual_points=16, boundary_points=8)(
+        model, None, jax.random.key(0))
+    assert set(terms) == {"residual", "boundary"} and np.isfinite(float(total))
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ValueError, match="has no PINN formulation yet.*supported problems: "):
+        pinns.pinn_loss(problems.get("navier_stokes2d"))
+    with pytest.raises(ValueError, match="optimizer must be one of 'adam', 'multiadam'"):
+        pinns.train_pinn(HEAT, _small(HEAT), steps=2, key=jax.random.key(0),
+                         optimizer="sgd-typo", progress="off")
+    with pytest.raises(ValueError, match="residual_points contain NaN or Inf"):
+        pinns.pinn_loss(HEAT, residual_points=jnp.array([[0.1, 0.2], [jnp.nan, 0.3]]))
+    with pytest.raises(ValueError, match="residual_points must be \\[n, 2\\]"):
+        pinns.pinn_loss(HEAT, residual_points=jnp.ones((4, 3)))
+    with pytest.raises(ValueError, match="causal weighting needs a time-dependent problem"):
+        pinns.pinn_loss(problems.get("poisson2d"), causal_chunks=4)
