@@ -9,6 +9,7 @@ from ._loss import Formulation as Formulation
 from ._loss import formulation as formulation
 from ._loss import pinn_for as pinn_for
 from ._loss import pinn_loss as pinn_loss
+from ._loss import predict_on_reference as predict_on_reference
 from ._loss import relative_error as relative_error
 from ._model import MLP as MLP
 from ._model import PINN as PINN

@@ -186,26 +186,36 @@ def pinn_loss(
     return loss
 
 
+def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,
+                         resolution: int = 128, num_times: int = 21) -> problems.ReferenceRun:
+    """The model on the grid of `problems.run_reference` (space-time for evolution problems,
+    nodes for 2D steady ones, the `(x_1, x_2)` slice in high dimension), packed as a
+    `ReferenceRun` whose `u` is the prediction and `exact` the reference."""
+    run = problems.run_reference(problem, resolution, num_times=num_times)
+    ref = run.exact if run.exact is not None else run.u
+    if run.kind == "time_1d":
+        xx, tt = np.meshgrid(run.coords["x"], run.t, indexing="xy")
+        z = np.stack([xx.ravel(), tt.ravel()], 1)
+    else:
+        xx, yy = np.meshgrid(run.coords["x"], run.coords["y"], indexing="ij")
+        z = np.zeros((xx.size, problem.domain.dim))
+        z[:, 0], z[:, 1] = xx.ravel(), yy.ravel()
+    pred = np.asarray(jax.vmap(model)(jnp.asarray(z))).reshape(xx.shape)
+    if run.kind == "slice":
+        pred = np.where(np.isnan(ref), np.nan, pred)
+    return problems.ReferenceRun(run.kind, run.coords, run.t, pred, ref)
+
+
 def relative_error(problem: problems.AbstractProblem, model: PINN, *, resolution: int = 128,
                    num_times: int = 21, points: int = 4096) -> float:
     """Relative L2 error of `model` against the problem's reference: on the reference's
     space-time grid (evolution), on its nodes (2D steady), or at `points` random interior
     points against the exact solution (high-dimensional problems)."""
-    f = formulation(problem)
-    if f.kind == "steady" and problem.domain.dim > 2:
+    formulation(problem)
+    if problem.domain.dim > 2:
         pts = problem.domain.sample_interior(points, key=jax.random.key(1))
         exact = jax.vmap(problem.solution)(pts)
         pred = jax.vmap(model)(pts)
         return float(jnp.linalg.norm(pred - exact) / jnp.linalg.norm(exact))
-    run = problems.run_reference(problem, resolution, num_times=num_times)
-    if f.kind == "evolution":
-        xx, tt = np.meshgrid(run.coords["x"], run.t, indexing="xy")
-        z = jnp.stack([jnp.asarray(xx.ravel()), jnp.asarray(tt.ravel())], 1)
-        pred = np.asarray(jax.vmap(model)(z)).reshape(xx.shape)
-        ref = run.exact if run.exact is not None else run.u
-    else:
-        xx, yy = np.meshgrid(run.coords["x"], run.coords["y"], indexing="ij")
-        z = jnp.stack([jnp.asarray(xx.ravel()), jnp.asarray(yy.ravel())], 1)
-        pred = np.asarray(jax.vmap(model)(z)).reshape(xx.shape)
-        ref = run.exact if run.exact is not None else run.u
-    return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
+    return predict_on_reference(problem, model, resolution=resolution,
+                                num_times=num_times).relative_l2_error

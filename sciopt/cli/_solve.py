@@ -19,13 +19,23 @@ EPILOG = ("examples:\n  sciopt solve kdv1d --method reference --resolution 768\n
 
 def configure(p) -> None:
     p.add_argument("problem", help="a registered problem (see 'sciopt problems')")
-    p.add_argument("--method", default="reference", choices=["reference", "inverse"],
+    p.add_argument("--method", default="reference", choices=["reference", "inverse", "pinn"],
                    help="reference: the float64 reference solve; inverse: the problem's worked "
                         "inverse problem (darcy2d: permeability from 100 noisy pressures; "
                         "advection1d: the initial condition, with diffusion 0.02, from 8 "
-                        "sensors; mbb_beam: SIMP topology optimisation)")
+                        "sensors; mbb_beam: SIMP topology optimisation); pinn: train a "
+                        "physics-informed network and compare it with the reference")
     p.add_argument("--max-steps", type=int, default=300,
                    help="optimiser steps / iterations (inverse)")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "multiadam"],
+                   help="PINN optimiser")
+    p.add_argument("--steps", type=int, default=5000, help="PINN training steps")
+    p.add_argument("--lr", type=float, default=1e-3, help="PINN learning rate (cosine decay)")
+    p.add_argument("--width", type=int, default=64, help="PINN width")
+    p.add_argument("--depth", type=int, default=4, help="PINN hidden layers")
+    p.add_argument("--seed", type=int, default=0, help="PINN initialisation / sampling seed")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="PINN checkpoints (a re-run resumes from the latest)")
     p.add_argument("--resolution", type=int, default=None,
                    help="grid points per axis (periodic: even; default 256 in 1D, 64 in 2D)")
     p.add_argument("--times", type=int, default=11, help="saved times, including t = 0")
@@ -49,6 +59,8 @@ def run(args) -> int:
     prob = problems.get(args.problem, **parse_params(args.param))
     if args.method == "inverse":
         return _inverse(args, prob)
+    if args.method == "pinn":
+        return _pinn(args, prob)
     if args.resolution is None:
         args.resolution = 256 if prob.domain.dim == 1 else 64
     result = problems.run_reference(prob, args.resolution, num_times=args.times, dt=args.dt)
@@ -123,5 +135,40 @@ def _inverse(args, prob) -> int:
     with atomic_open(out / f"{args.problem}_inverse.json", "w") as f:
         json.dump(record, f, indent=2)
     print(f"{args.problem}: {line} ({r.wall_s:.1f} s)")
+    print(f"saved {png}")
+    return 0
+
+
+def _pinn(args, prob) -> int:
+    """Train a PINN on the problem; report its error against the reference; save a figure
+    of prediction and error and a JSON record."""
+    import jax
+
+    import pinns
+
+    from .. import problems
+    from .._atomic import atomic_open
+
+    pinns.formulation(prob)  # a clear error before any work
+    key_model, key_train = jax.random.split(jax.random.key(args.seed))
+    model = pinns.pinn_for(prob, width=args.width, depth=args.depth, key=key_model)
+    result = pinns.train_pinn(prob, model, steps=args.steps, key=key_train,
+                              optimizer=args.optimizer, learning_rate=args.lr,
+                              checkpoint_dir=args.checkpoint_dir)
+    error = pinns.relative_error(prob, result.model)
+    shown = pinns.predict_on_reference(prob, result.model, resolution=args.resolution or 128)
+    out = Path(args.out)
+    png = out / f"{args.problem}_pinn.png"
+    problems.plot_reference(shown, f"{args.problem}: PINN ({args.optimizer}), relative L2 "
+                                   f"{error:.2e}", png)
+    record = {"problem": args.problem, "parameters": prob.parameters, "method": "pinn",
+              "optimizer": args.optimizer, "steps": int(result.step), "width": args.width,
+              "depth": args.depth, "learning_rate": args.lr, "relative_l2_error": error,
+              "final_loss": float(result.losses[-1]) if len(result.losses) else None,
+              "status": result.status, "figure": str(png)}
+    with atomic_open(out / f"{args.problem}_pinn.json", "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{args.problem}: PINN ({args.optimizer}, {int(result.step)} steps) relative L2 "
+          f"error against the reference {error:.3e}")
     print(f"saved {png}")
     return 0

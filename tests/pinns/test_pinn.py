@@ -65,3 +65,19 @@ def test_bad_input_is_rejected():
         pinns.pinn_loss(HEAT, residual_points=jnp.ones((4, 3)))
     with pytest.raises(ValueError, match="causal weighting needs a time-dependent problem"):
         pinns.pinn_loss(problems.get("poisson2d"), causal_chunks=4)
+
+
+def test_cli_solve_with_a_pinn(capsys, tmp_path):
+    import json
+
+    from sciopt.cli._app import main
+
+    code = main(["solve", "heat1d", "--param", "modes=1", "--method", "pinn", "--steps", "300",
+                 "--lr", "1e-2", "--width", "8", "--depth", "2", "--resolution", "32",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "heat1d_pinn.json").read_text())
+    assert record["steps"] == 300 and record["relative_l2_error"] < 0.2
+    assert (tmp_path / "heat1d_pinn.png").read_bytes()[:4] == b"\x89PNG"
+    code = main(["solve", "darcy2d", "--method", "pinn", "--out", str(tmp_path)])
+    assert code == 2 and "has no PINN formulation yet" in capsys.readouterr().err
