@@ -64,8 +64,10 @@ def _formulation_or_none(problem) -> Formulation | None:
     steady = (problems.Poisson2D, problems.Helmholtz2D, problems.PoissonTwoBody,
               problems.SineGordonTwoBody)
     if isinstance(problem, steady):
-        def residual(model, p):
-            return problem.residual(model, p)
+        def residual(model, p, laplacian_options=None):
+            if laplacian_options is None:
+                return problem.residual(model, p)
+            return problem.residual(model, p, laplacian_options=laplacian_options)
 
         return Formulation("steady", problem.domain.dim, {}, residual,
                            boundary=lambda p: problem.solution(p))
@@ -103,6 +105,8 @@ def pinn_loss(
     causal_chunks: int = 0,
     causal_epsilon: float = 1.0,
     weights: dict[str, float] | None = None,
+    stde_samples: int | None = None,
+    stde_distribution: str = "sparse",
 ) -> Loss:
     """The PINN loss of `problem` for `sciopt.train.fit`: `loss(model, batch, key)` returns
     `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group.
@@ -119,6 +123,9 @@ def pinn_loss(
       the residual term is `mean_i w_i L_i` over M time slabs with
       `w_i = exp(-eps sum_{j<i} L_j)` (gradients stopped), Wang et al. 2022.
     - `weights`: multipliers of the groups in the total (default 1).
+    - `stde_samples`: for the high-dimensional problems, estimate the network's Laplacian
+      with STDE (`stde_samples` random directions of `stde_distribution` per point, fresh
+      every step; Shi et al., NeurIPS 2024) instead of the exact Taylor-mode sum.
     """
     f = formulation(problem)
     one_of("sampling", sampling, ("uniform", "rad"))
@@ -143,24 +150,35 @@ def pinn_loss(
             return jnp.stack([lo[0] + (hi[0] - lo[0]) * u[:, 0], t_final * u[:, 1]], 1)
         return domain.sample_interior(n, key=key)
 
-    def residuals(model, pts):
-        return jax.vmap(lambda z: f.residual(model, z))(pts)
+    if stde_samples is not None:
+        if not isinstance(problem, problems.PoissonTwoBody | problems.SineGordonTwoBody):
+            raise ValueError("stde_samples applies to the high-dimensional problems "
+                             "(poisson_highdim, sine_gordon_highdim)")
+        positive_int("stde_samples", stde_samples)
+
+    def residuals(model, pts, key=None):
+        if stde_samples is None:
+            return jax.vmap(lambda z: f.residual(model, z))(pts)
+        keys = jax.random.split(jax.random.key(0) if key is None else key, pts.shape[0])
+        return jax.vmap(lambda z, k: f.residual(model, z, {
+            "method": "stde", "key": k, "num_samples": stde_samples,
+            "distribution": stde_distribution}))(pts, keys)
 
     def loss(model, batch, key):
         del batch
-        k_res, k_pick, k_init = jax.random.split(key, 3)
+        k_res, k_pick, k_init, k_stde = jax.random.split(key, 4)
         if fixed is not None:
             pts = fixed
         elif sampling == "rad":
             cand = uniform(k_res, rad_candidates * n_res)
-            r = jax.lax.stop_gradient(jnp.abs(residuals(model, cand)))
+            r = jax.lax.stop_gradient(jnp.abs(residuals(model, cand, k_stde)))
             prob = r / jnp.mean(r) + 1.0
             idx = jax.random.choice(k_pick, cand.shape[0], (n_res,), replace=False,
                                     p=prob / jnp.sum(prob))
             pts = cand[idx]
         else:
             pts = uniform(k_res, n_res)
-        r2 = residuals(model, pts) ** 2
+        r2 = residuals(model, pts, k_stde) ** 2
         if causal_chunks:
             slab = jnp.clip((pts[:, 1] / t_final * causal_chunks).astype(int), 0,
                             causal_chunks - 1)

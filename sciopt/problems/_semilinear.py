@@ -184,19 +184,25 @@ def _square_flux(grid, v, coefficient):
 
 
 class Advection1D(AbstractPeriodic1D):
-    """`u_t + c u_x = 0` on `[0, 2 pi)`, `u(x, 0) = sin(x)`; exact `sin(x - c t)`. With
-    `c = 50` the PINN failure case (Krishnapriyan et al., 2021)."""
+    """`u_t + c u_x = 0` on `[0, 2 pi)` with `u(x, 0) = sin(x)` or, with
+    `initial="gaussian"`, the Gaussian `exp(-d^2 / (2 (pi/8)^2))` of the periodic distance
+    `d` to `pi` (the Lagrangian-PINN paper's setting); exact `u0(x - c t)`. With `c = 50`
+    the PINN failure case (Krishnapriyan et al., 2021)."""
 
     c: float = eqx.field(static=True)
+    initial: str = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     interval = (0.0, 2 * math.pi)
     default_dt = 1.0
 
     def initial_condition(self, x):
+        if self.initial == "gaussian":
+            d = jnp.mod(x - math.pi + math.pi, 2 * math.pi) - math.pi
+            return jnp.exp(-(d**2) / (2 * (math.pi / 8) ** 2))
         return jnp.sin(x)
 
     def solution(self, x, t):
-        return jnp.sin(x - self.c * t)
+        return self.initial_condition(x - self.c * t)
 
     def symbol(self, k):
         return -1j * self.c * k
@@ -206,7 +212,7 @@ class Advection1D(AbstractPeriodic1D):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return {"c": self.c, "t_final": self.t_final}
+        return {"c": self.c, "initial": self.initial, "t_final": self.t_final}
 
 
 class Burgers1DPeriodic(AbstractPeriodic1D):
@@ -359,6 +365,8 @@ class KdV1D(AbstractPeriodic1D):
 
 register("advection1d", Advection1D,
          (Param("c", 1.0, "advection speed (50 is the PINN failure case)", float),
+          Param("initial", "sin", "initial condition: sin or gaussian", str,
+                choices=("sin", "gaussian")),
           Param("t_final", 1.0, "final time", float, positive)),
          summary="u_t + c u_x = 0 on [0, 2 pi) periodic; exact sin(x - c t)", family="advection")
 register("burgers1d_periodic", Burgers1DPeriodic,

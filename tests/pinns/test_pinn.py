@@ -81,3 +81,18 @@ def test_cli_solve_with_a_pinn(capsys, tmp_path):
     assert (tmp_path / "heat1d_pinn.png").read_bytes()[:4] == b"\x89PNG"
     code = main(["solve", "darcy2d", "--method", "pinn", "--out", str(tmp_path)])
     assert code == 2 and "has no PINN formulation yet" in capsys.readouterr().err
+
+
+def test_stde_laplacian_option_for_high_dimensional_problems():
+    p = problems.get("poisson_highdim", dim=20)
+    model = pinns.pinn_for(p, width=8, depth=2, key=jax.random.key(0))
+    exact = pinns.pinn_loss(p, residual_points=8, boundary_points=4)
+    stde = pinns.pinn_loss(p, residual_points=8, boundary_points=4, stde_samples=20,
+                           stde_distribution="sparse")
+    _, te = exact(model, None, jax.random.key(3))
+    # Sparse STDE with S = d directions drawn with replacement: unbiased, close to exact.
+    vals = [float(stde(model, None, jax.random.key(3 + i))[1]["residual"]) for i in range(3)]
+    assert all(np.isfinite(vals))
+    assert abs(np.mean(vals) - float(te["residual"])) < 0.5 * float(te["residual"])
+    with pytest.raises(ValueError, match="stde_samples applies to the high-dimensional"):
+        pinns.pinn_loss(HEAT, stde_samples=4)

@@ -13,6 +13,7 @@ from sciopt.cli._app import main
     ("heat2d", {}, 16, 1e-12),
     ("navier_stokes2d", {"nu": 0.1, "t_final": 0.5}, 16, 1e-12),
     ("wave1d", {}, 32, 1e-12),
+    ("advection1d", {"c": 50.0, "initial": "gaussian"}, 256, 1e-10),
     ("poisson2d", {}, 17, 1e-2),  # second-order finite differences, h = 1/16
 ])
 def test_reference_against_analytic(name, params, n, tol):
