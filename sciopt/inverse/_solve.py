@@ -124,10 +124,9 @@ def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progres
     record(y0, t0)
     reporter = ProgressReporter(max_steps, 0, mode=progress, description=label, unit="step")
     y, done, result, steps = y0, False, optx.RESULTS.successful, 0
-    aux = None
     try:
         for steps in range(1, max_steps + 1):
-            y, state, aux = step(y, state)
+            y, state, _ = step(y, state)
             done, result = term(y, state)
             if record(y, t0):
                 reporter.update(steps, history["objective"][-1],
