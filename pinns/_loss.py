@@ -76,13 +76,21 @@ def _formulation_or_none(problem) -> Formulation | None:
 
 def pinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int = 4,
              activation: str = "tanh", periodic_modes: int = 4,
-             fourier_features: tuple[int, float] | None = None, key: PRNGKeyArray) -> PINN:
+             fourier_features: tuple[int, float] | None = None,
+             hard_boundary: bool = False, key: PRNGKeyArray) -> PINN:
     """A `PINN` with the problem's input size and an exact periodic embedding of its
-    periodic axes."""
+    periodic axes. `hard_boundary=True` (problems on a ball with zero boundary data, e.g.
+    the high-dimensional two-body problems) builds `u = 0` on the sphere into the network."""
     f = formulation(problem)
+    envelope = None
+    if hard_boundary:
+        if not isinstance(problem, problems.PoissonTwoBody | problems.SineGordonTwoBody):
+            raise ValueError("hard_boundary applies to problems on a ball with zero boundary "
+                             "data (poisson_highdim, sine_gordon_highdim)")
+        envelope = (tuple(problem.domain.center), problem.domain.radius)
     return PINN(f.in_size, width=width, depth=depth, activation=activation,
                 periodic=f.periodic, periodic_modes=periodic_modes,
-                fourier_features=fourier_features, key=key)
+                fourier_features=fourier_features, envelope=envelope, key=key)
 
 
 def _check_points(points, size: int, what: str) -> Array:

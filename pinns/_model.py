@@ -52,6 +52,8 @@ class PINN(eqx.Module):
       `m = 1..periodic_modes`, `w = 2 pi / period`, so `u` is exactly periodic in them.
     - `fourier_features`: `(count, scale)`: the other inputs also enter as
       `cos(B z), sin(B z)` with `B ~ N(0, scale^2)` fixed (Tancik et al., 2020).
+    - `envelope`: `(center, radius)`: multiply the output by `radius^2 - |z - center|^2`,
+      so `u = 0` exactly on that sphere (a hard Dirichlet constraint; Lagaris et al., 1998).
     - `key`: PRNG key.
     """
 
@@ -60,10 +62,12 @@ class PINN(eqx.Module):
     periodic_modes: int = eqx.field(static=True)
     features: Float[Array, "f j"] | None
     in_size: int = eqx.field(static=True)
+    envelope: tuple[tuple[float, ...], float] | None = eqx.field(static=True)
 
     def __init__(self, in_size: int, *, width: int = 64, depth: int = 4,
                  activation: str = "tanh", periodic: Mapping[int, float] | None = None,
                  periodic_modes: int = 1, fourier_features: tuple[int, float] | None = None,
+                 envelope: tuple[tuple[float, ...], float] | None = None,
                  key: PRNGKeyArray):
         self.in_size = positive_int("in_size", in_size)
         periodic = dict(periodic or {})
@@ -85,6 +89,13 @@ class PINN(eqx.Module):
             self.features = None
             plain = other
         size = 2 * self.periodic_modes * len(periodic) + plain
+        if envelope is not None:
+            center, radius = envelope
+            if len(center) != in_size or not radius > 0:
+                raise ValueError(f"envelope needs a center of {in_size} coordinates and a "
+                                 f"positive radius; got {envelope}")
+            envelope = (tuple(float(c) for c in center), float(radius))
+        self.envelope = envelope
         self.net = MLP(size, 1, width, depth, activation=activation, key=k_net)
 
     def embed(self, z: Float[Array, " i"]) -> Float[Array, " e"]:
@@ -107,4 +118,8 @@ class PINN(eqx.Module):
         z = jnp.asarray(z)
         if z.shape != (self.in_size,):
             raise ValueError(f"PINN takes inputs of shape ({self.in_size},); got {z.shape}")
-        return self.net(self.embed(z))[0]
+        out = self.net(self.embed(z))[0]
+        if self.envelope is not None:
+            center, radius = self.envelope
+            out = out * (radius**2 - jnp.sum((z - jnp.asarray(center, z.dtype)) ** 2))
+        return out

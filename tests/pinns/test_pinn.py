@@ -96,3 +96,14 @@ def test_stde_laplacian_option_for_high_dimensional_problems():
     assert abs(np.mean(vals) - float(te["residual"])) < 0.5 * float(te["residual"])
     with pytest.raises(ValueError, match="stde_samples applies to the high-dimensional"):
         pinns.pinn_loss(HEAT, stde_samples=4)
+
+
+def test_hard_boundary_vanishes_on_the_sphere():
+    p = problems.get("poisson_highdim", dim=7)
+    model = pinns.pinn_for(p, width=8, depth=2, hard_boundary=True, key=jax.random.key(0))
+    sphere = p.domain.sample_boundary(16, key=jax.random.key(1))
+    assert float(jnp.max(jnp.abs(jax.vmap(model)(sphere)))) < 1e-13
+    inside = p.domain.sample_interior(16, key=jax.random.key(2))
+    assert float(jnp.max(jnp.abs(jax.vmap(model)(inside)))) > 1e-6
+    with pytest.raises(ValueError, match="hard_boundary applies"):
+        pinns.pinn_for(HEAT, hard_boundary=True, key=jax.random.key(0))
