@@ -110,8 +110,14 @@ def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progres
     measure = eqx.filter_jit(value_and_grad)
     history: dict[str, list[float]] = {"objective": [], "grad_norm": [], "time_s": []}
 
-    def record(y, t0):
-        value, grad = measure(y)
+    def record(y, t0, state=None):
+        # Quasi-Newton states carry the value and gradient at the accepted iterate: reuse
+        # them instead of evaluating again; other solvers (least squares) are measured.
+        info = getattr(state, "f_info", None)
+        if hasattr(info, "f") and hasattr(info, "grad"):
+            value, grad = info.f, info.grad
+        else:
+            value, grad = measure(y)
         gnorm = float(jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad))))
         if history["objective"] and float(value) == history["objective"][-1]:
             return False  # a rejected trial: the iterate did not move
@@ -128,7 +134,7 @@ def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progres
         for steps in range(1, max_steps + 1):
             y, state, _ = step(y, state)
             done, result = term(y, state)
-            if record(y, t0):
+            if record(y, t0, state):
                 reporter.update(steps, history["objective"][-1],
                                 steps / (time.perf_counter() - t0),
                                 note=f"|grad| {history['grad_norm'][-1]:.3e}")
