@@ -2,9 +2,14 @@
 
 `PINN` (MLP with periodic embedding / Fourier features), `pinn_loss` (residual, initial and
 boundary groups; uniform or residual-adaptive resampling; causal weighting), `train_pinn`
-(Adam or MultiAdam through `sciopt.train.fit`), `relative_error` against the reference.
+(Adam or MultiAdam through `sciopt.train.fit`), `relative_error` against the reference;
+`LagrangianPINN` (`lpinn_for`, `lpinn_loss`) for transport-dominated problems.
 """
 
+from ._lagrangian import LagrangianPINN as LagrangianPINN
+from ._lagrangian import characteristic_grid as characteristic_grid
+from ._lagrangian import lpinn_for as lpinn_for
+from ._lagrangian import lpinn_loss as lpinn_loss
 from ._loss import Formulation as Formulation
 from ._loss import formulation as formulation
 from ._loss import pinn_for as pinn_for

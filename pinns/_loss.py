@@ -21,6 +21,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
 from sciopt._validate import one_of, positive_int
+from sciopt.optim import Residuals, SumOfSquares
 
 from ._model import PINN
 
@@ -115,9 +116,11 @@ def pinn_loss(
     weights: dict[str, float] | None = None,
     stde_samples: int | None = None,
     stde_distribution: str = "sparse",
-) -> Loss:
+    resample: bool = True,
+) -> SumOfSquares:
     """The PINN loss of `problem` for `sciopt.train.fit`: `loss(model, batch, key)` returns
-    `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group.
+    `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group; a
+    `sciopt.optim.SumOfSquares`, so Gauss–Newton can use its residual vector.
 
     **Arguments:**
 
@@ -134,6 +137,8 @@ def pinn_loss(
     - `stde_samples`: for the high-dimensional problems, estimate the network's Laplacian
       with STDE (`stde_samples` random directions of `stde_distribution` per point, fresh
       every step; Shi et al., NeurIPS 2024) instead of the exact Taylor-mode sum.
+    - `resample`: `False` keeps one set of points for every step (quasi-Newton and
+      Gauss–Newton methods want a fixed objective).
     """
     f = formulation(problem)
     one_of("sampling", sampling, ("uniform", "rad"))
@@ -147,7 +152,6 @@ def pinn_loss(
         "boundary_points", boundary_points)
     if causal_chunks and f.kind != "evolution":
         raise ValueError("causal weighting needs a time-dependent problem")
-    weights = {"residual": 1.0, "initial": 1.0, "boundary": 1.0, **(weights or {})}
     domain = problem.domain
     t_final = getattr(problem, "t_final", None)
 
@@ -164,52 +168,66 @@ def pinn_loss(
                              "(poisson_highdim, sine_gordon_highdim)")
         positive_int("stde_samples", stde_samples)
 
-    def residuals(model, pts, key=None):
+    def point_residual(model, point):
+        z, key = point
         if stde_samples is None:
-            return jax.vmap(lambda z: f.residual(model, z))(pts)
-        keys = jax.random.split(jax.random.key(0) if key is None else key, pts.shape[0])
-        return jax.vmap(lambda z, k: f.residual(model, z, {
-            "method": "stde", "key": k, "num_samples": stde_samples,
-            "distribution": stde_distribution}))(pts, keys)
+            return f.residual(model, z)
+        return f.residual(model, z, {"method": "stde", "key": key,
+                                     "num_samples": stde_samples,
+                                     "distribution": stde_distribution})
 
-    def loss(model, batch, key):
+    def with_keys(pts, key):
+        return pts, jax.random.split(key, pts.shape[0])
+
+    def initial_residual(model, x):
+        return model(jnp.stack([x, jnp.zeros_like(x)])) - f.initial(x)
+
+    def boundary_residual(model, p):
+        return model(p) - f.boundary(p)
+
+    def groups(model, batch, key):
         del batch
+        if not resample:
+            key = jax.random.key(0)
         k_res, k_pick, k_init, k_stde = jax.random.split(key, 4)
+
+        def values(pts):
+            point = with_keys(pts, k_stde)
+            return jax.lax.stop_gradient(jax.vmap(point_residual, (None, 0))(model, point))
+
         if fixed is not None:
             pts = fixed
         elif sampling == "rad":
             cand = uniform(k_res, rad_candidates * n_res)
-            r = jax.lax.stop_gradient(jnp.abs(residuals(model, cand, k_stde)))
+            r = jnp.abs(values(cand))
             prob = r / jnp.mean(r) + 1.0
             idx = jax.random.choice(k_pick, cand.shape[0], (n_res,), replace=False,
                                     p=prob / jnp.sum(prob))
             pts = cand[idx]
         else:
             pts = uniform(k_res, n_res)
-        r2 = residuals(model, pts, k_stde) ** 2
         if causal_chunks:
             slab = jnp.clip((pts[:, 1] / t_final * causal_chunks).astype(int), 0,
                             causal_chunks - 1)
             counts = jnp.maximum(jnp.bincount(slab, length=causal_chunks), 1)
-            per = jnp.bincount(slab, weights=r2, length=causal_chunks) / counts
-            w = jax.lax.stop_gradient(jnp.exp(-causal_epsilon * (jnp.cumsum(per) - per)))
-            res = jnp.mean(w * per)
+            per = jnp.bincount(slab, weights=values(pts) ** 2, length=causal_chunks) / counts
+            w = jnp.exp(-causal_epsilon * (jnp.cumsum(per) - per))
+            point_weights = (w / (counts * causal_chunks))[slab]
         else:
-            res = jnp.mean(r2)
-        terms = {"residual": res}
+            point_weights = jnp.full(pts.shape[:1], 1.0 / pts.shape[0], pts.dtype)
+        out = {"residual": Residuals(point_residual, with_keys(pts, k_stde), point_weights)}
         if f.kind == "evolution":
             lo, hi = (np.asarray(b, float) for b in domain.bounds)
             x = lo[0] + (hi[0] - lo[0]) * jax.random.uniform(k_init, (n_init,),
                                                               jnp.result_type(float))
-            pred = jax.vmap(lambda s: model(jnp.stack([s, jnp.zeros_like(s)])))(x)
-            terms["initial"] = jnp.mean((pred - jax.vmap(f.initial)(x)) ** 2)
+            out["initial"] = Residuals(initial_residual, x, jnp.full_like(x, 1.0 / n_init))
         else:
             pb = domain.sample_boundary(n_bc, key=k_init)
-            terms["boundary"] = jnp.mean((jax.vmap(model)(pb) - jax.vmap(f.boundary)(pb)) ** 2)
-        total = sum(weights[k] * v for k, v in terms.items())
-        return total, terms
+            out["boundary"] = Residuals(boundary_residual, pb,
+                                        jnp.full(pb.shape[:1], 1.0 / n_bc, pb.dtype))
+        return out
 
-    return loss
+    return SumOfSquares(groups, weights)
 
 
 def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,

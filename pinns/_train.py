@@ -11,20 +11,27 @@ from jaxtyping import PRNGKeyArray
 
 from sciopt import problems
 from sciopt._validate import one_of, positive_float, positive_int
-from sciopt.optim import multi_adam
+from sciopt.optim import gauss_newton, multi_adam
 from sciopt.train import FitResult, fit
 
+from ._lagrangian import LagrangianPINN, lpinn_loss
 from ._loss import Loss, pinn_loss
 from ._model import PINN
 
-OPTIMIZERS = ("adam", "multiadam")
+OPTIMIZERS = ("adam", "multiadam", "lbfgs", "gauss-newton")
 
 
 def make_optimizer(name: str, learning_rate: float, steps: int, num_groups: int
-                   ) -> tuple[optax.GradientTransformation, bool]:
-    """`(optimizer, grouped_gradients)` for `name` in `OPTIMIZERS`, with a cosine decay of
-    `learning_rate` over `steps`."""
+                   ) -> tuple[Any, bool]:
+    """`(optimizer, grouped_gradients)` for `name` in `OPTIMIZERS`: Adam / MultiAdam with a
+    cosine decay of `learning_rate` over `steps`; L-BFGS (`optax.lbfgs`, zoom line search;
+    no learning rate); Gauss–Newton with Levenberg–Marquardt damping starting at
+    `learning_rate` (`sciopt.optim.gauss_newton`)."""
     one_of("optimizer", name, OPTIMIZERS)
+    if name == "lbfgs":
+        return optax.lbfgs(), False
+    if name == "gauss-newton":
+        return gauss_newton(positive_float("learning_rate", learning_rate)), False
     schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
                                            positive_int("steps", steps), alpha=1e-2)
     if name == "multiadam":
@@ -37,15 +44,22 @@ def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
                loss: Loss | None = None, checkpoint_dir: str | Path | None = None,
                progress: Any = "auto", **loss_options: Any) -> FitResult:
     """Train `model` on `problem` for `steps` optimiser steps with fresh collocation points
-    every step (`pinn_loss(problem, **loss_options)` unless `loss` is given).
+    every step (`pinn_loss(problem, **loss_options)`, or `lpinn_loss` for a
+    `LagrangianPINN`, unless `loss` is given).
 
     `optimizer`: `"adam"` or `"multiadam"` (per-group moments over the loss groups, Yao et
-    al. 2023); both with a cosine-decayed `learning_rate`. Checkpoints, resume, progress
-    and the NaN guard are `sciopt.train.fit`'s.
+    al. 2023), both with a cosine-decayed `learning_rate`; `"lbfgs"` or `"gauss-newton"`
+    (small networks: the Jacobian is dense), which default to one fixed set of collocation
+    points (`resample=False`) and suit refining a model Adam has trained. Checkpoints,
+    resume, progress and the NaN guard are `sciopt.train.fit`'s.
     """
-    loss = loss or pinn_loss(problem, **loss_options)
+    if optimizer in ("lbfgs", "gauss-newton"):
+        loss_options.setdefault("resample", False)
+    if loss is None:
+        make = lpinn_loss if isinstance(model, LagrangianPINN) else pinn_loss
+        loss = make(problem, **loss_options)
     _, terms = jax.eval_shape(lambda m: loss(m, None, jax.random.key(0)), model)
     opt, grouped = make_optimizer(optimizer, learning_rate, steps, len(terms))
     return fit(loss, model, opt, {}, steps, key=key, checkpoint_dir=checkpoint_dir,
                progress=progress, grouped_gradients=grouped,
-               description=f"PINN ({optimizer})", chunk_size=min(500, steps))
+               description=f"{type(model).__name__} ({optimizer})", chunk_size=min(500, steps))

@@ -20,6 +20,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._atomic import atomic_open
 from .._validate import one_of, positive_int
+from ..optim._gauss_newton import is_least_squares
 from ._checkpoint import (
     latest_checkpoint,
     list_checkpoints,
@@ -162,7 +163,20 @@ def _run_chunk(state: TrainState, num: Int[Array, ""], source: AbstractBatchSour
             grads, (total, terms) = jax.jacrev(term_vector, has_aux=True)(state.params)
         else:
             (total, terms), grads = jax.value_and_grad(total_loss, has_aux=True)(state.params)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        if is_least_squares(optimizer):
+            updates, opt_state = optimizer.update(
+                grads, state.opt_state, state.params,
+                residual_fn=lambda p: loss.residuals(eqx.combine(p, model_static), batch,
+                                                     step_key),
+                jacobian_fn=lambda p: loss.jacobian(eqx.combine(p, model_static), batch,
+                                                    step_key))
+        elif isinstance(optimizer, optax.GradientTransformationExtraArgs):
+            # Line-search methods (optax.lbfgs) re-evaluate the loss on this step's batch.
+            updates, opt_state = optimizer.update(
+                grads, state.opt_state, state.params, value=total, grad=grads,
+                value_fn=lambda p: total_loss(p)[0])
+        else:
+            updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         checks = jnp.stack([jnp.all(jnp.isfinite(terms[n])) for n in term_names]
                            + [jnp.isfinite(total), _all_finite(grads), _all_finite(params)])
@@ -254,7 +268,9 @@ def fit(
     - `loss`: `loss(model, batch, key)` returning a scalar, or `(total, {name: term})` so that
       metrics and non-finite reports name each term.
     - `model`: an equinox module (any pytree); its inexact arrays are trained.
-    - `optimizer`: an `optax.GradientTransformation`.
+    - `optimizer`: an `optax.GradientTransformation` (one with extra arguments, such as
+      `optax.lbfgs`, also receives `value`, `grad` and `value_fn` of the step's batch), or
+      `sciopt.optim.gauss_newton(...)` for a `sciopt.optim.SumOfSquares` loss.
     - `data`: an `AbstractBatchSource` (`ArrayBatches`, `SampledBatches`, ...), or a pytree of
       arrays used as the batch at every step.
     - `num_steps`: the step to train up to (counted from 0, including resumed steps).
@@ -299,9 +315,15 @@ def fit(
         checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
         if checkpoint_dir is None:
             raise ValueError("checkpoint_every needs checkpoint_dir; pass checkpoint_dir=PATH")
-    if not isinstance(optimizer, optax.GradientTransformation):
-        raise ValueError(f"optimizer must be an optax.GradientTransformation, got "
+    if not (isinstance(optimizer, optax.GradientTransformation) or is_least_squares(optimizer)):
+        raise ValueError(f"optimizer must be an optax.GradientTransformation or a "
+                         f"sciopt.optim.gauss_newton transformation, got "
                          f"{type(optimizer).__name__}")
+    if is_least_squares(optimizer) and not all(
+            callable(getattr(loss, m, None)) for m in ("residuals", "jacobian")):
+        raise ValueError("a Gauss-Newton optimizer needs a sum-of-squares loss with "
+                         "residuals(model, batch, key) and jacobian(model, batch, key) "
+                         "methods (sciopt.optim.SumOfSquares)")
     if not callable(loss):
         raise ValueError(f"loss must be callable as loss(model, batch, key); got {loss!r}")
     raw_key = _raw_key(key)
