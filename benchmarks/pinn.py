@@ -5,7 +5,8 @@ Cases (issue #7): advection c = 50 with a Gaussian initial condition (the known 
 failure), viscous Burgers nu = 0.01/pi (PINNacle's vanilla PINN: 1.45e-2), Allen-Cahn in
 jaxpi's setting (jaxpi 5.37e-5 after long GPU training), a multiscale Helmholtz case
 (PINNacle's a = 1, b = 4) with MultiAdam against Adam at equal steps, and the
-high-dimensional two-body Poisson problem with the exact Taylor-mode Laplacian.
+high-dimensional two-body Poisson problem with the STDE Laplacian; the Lagrangian PINN on
+the advection case, refined with Gauss-Newton.
 Budgets are small on CPU; `--full` style settings come from the config.
 """
 
@@ -24,54 +25,102 @@ from _plot import figure, save  # noqa: E402
 import pinns  # noqa: E402
 from sciopt import problems  # noqa: E402
 
-# name, params (full, quick), optimizer, steps (full, quick), width, depth, lr, residual
-# points (full, quick), extra loss options, anchor, goal
+
+def _case(problem, model="pinn", optimizer="adam", steps=(3000, 100), width=64, depth=4,
+          lr=1e-3, points=(1024, 256), options=None, refine=None, refine_steps=(0, 0),
+          refine_points=None, params=None, quick_params=None, anchor="—", goal="—"):
+    return dict(problem=problem, model=model, optimizer=optimizer, steps=steps, width=width,
+                depth=depth, lr=lr, points=points, options=options or {}, refine=refine,
+                refine_steps=refine_steps, refine_points=refine_points or points,
+                params=params or {}, quick_params=quick_params, anchor=anchor, goal=goal)
+
+
+# (full, quick) pairs: the full settings are the issue's CPU runs (each <= 20 minutes); the
+# quick ones only check that every case runs.
 CASES = [
-    ("advection1d", {"c": 50.0, "initial": "gaussian"}, None, "adam", (3000, 100), 64, 4,
-     1e-3, (1024, 256), {}, "PINN fails (> 0.5)", "LPINN <= 1e-2 (not yet)"),
-    ("burgers1d_periodic", {}, None, "adam", (6000, 100), 64, 4, 1e-3, (2048, 256), {},
-     "PINNacle PINN 1.45e-2", "<= 1e-3"),
-    ("allen_cahn1d", {}, None, "adam", (6000, 100), 64, 4, 1e-3, (2048, 256), {},
-     "jaxpi 5.37e-5 (GPU, long)", "<= 1e-3 in 20 min (CPU)"),
-    ("helmholtz2d", {}, None, "adam", (3000, 100), 64, 4, 1e-3, (1024, 256), {}, "—",
-     "MultiAdam < Adam"),
-    ("helmholtz2d", {}, None, "multiadam", (3000, 100), 64, 4, 1e-3, (1024, 256), {}, "—",
-     "MultiAdam < Adam"),
-    ("poisson_highdim", {"dim": 1000}, {"dim": 100}, "adam", (2000, 50), 64, 3, 1e-3,
-     (100, 100), {"stde_samples": 16, "hard_boundary": True}, "STDE paper (GPU)", "<= 1e-2"),
+    _case("advection1d", params={"c": 50.0, "initial": "gaussian"},
+          anchor="PINN fails (> 0.5)", goal="PINN > 0.5"),
+    _case("advection1d", model="lpinn", params={"c": 50.0, "initial": "gaussian"},
+          width=32, refine="gauss-newton", refine_steps=(100, 3),
+          options={"weights": {"flow": 100.0}},
+          anchor="PINN fails (> 0.5)", goal="LPINN <= 1e-2"),
+    _case("burgers1d_periodic", steps=(6000, 100), points=(2048, 256),
+          anchor="PINNacle PINN 1.45e-2", goal="<= 1e-3"),
+    _case("burgers1d_periodic", width=32, steps=(3000, 100), points=(2048, 256),
+          refine="gauss-newton", refine_steps=(100, 3), refine_points=(4096, 256),
+          anchor="PINNacle PINN 1.45e-2", goal="<= 1e-3"),
+    _case("allen_cahn1d", steps=(6000, 100), points=(2048, 256),
+          anchor="jaxpi 5.37e-5 (GPU, long)", goal="<= 1e-3 in 20 min (CPU)"),
+    _case("helmholtz2d", goal="MultiAdam < Adam"),
+    _case("helmholtz2d", optimizer="multiadam", goal="MultiAdam < Adam"),
+    # Multiscale: sin(2 pi x) sin(8 pi y) + e^x y, a source ~ 700 times the boundary data.
+    _case("poisson2d", params={"a": 2, "b": 8}, goal="MultiAdam < Adam"),
+    _case("poisson2d", params={"a": 2, "b": 8}, optimizer="multiadam",
+          goal="MultiAdam < Adam"),
+    _case("poisson_highdim", params={"dim": 1000}, quick_params={"dim": 100}, depth=3,
+          steps=(2000, 50), points=(100, 100),
+          options={"stde_samples": 16, "hard_boundary": True},
+          anchor="STDE paper (GPU)", goal="<= 1e-2"),
 ]
+
+
+def _points(case: dict, n: int) -> dict:
+    extra = {"boundary_points": max(100, n // 4)} if case["model"] == "pinn" else {}
+    return dict(residual_points=n, initial_points=max(100, n // 4), **extra)
+
+
+def _label(case: dict, params: dict) -> str:
+    recipe = case["optimizer"] + (f" + {case['refine']}" if case["refine"] else "")
+    shown = {k: v for k, v in case["options"].items() if k != "weights"}
+    return (case["problem"] + "".join(f" {k}={v}" for k, v in params.items())
+            + f" {case['model'].upper()} [{recipe}"
+            + "".join(f", {k}={v}" for k, v in shown.items()) + "]")
 
 
 def run(config: dict) -> dict:
     quick = config.get("quick", False)
     out_dir: Path = config["out_dir"]
+    pick = 1 if quick else 0
     rows, metrics, curves = [], {}, {}
     with jax.enable_x64(True):
-        for (name, full_params, quick_params, opt, steps, width, depth, lr, points, options,
-             anchor, goal) in CASES:
-            n = steps[1] if quick else steps[0]
-            npts = points[1] if quick else points[0]
-            params = quick_params if quick and quick_params is not None else full_params
-            label = (name + "".join(f" {k}={v}" for k, v in params.items()) + f" [{opt}"
-                     + ("".join(f", {k}={v}" for k, v in options.items())) + "]")
-            print(f"pinn: {label}, {n} steps", flush=True)
-            p = problems.get(name, **params)
+        for case in CASES:
+            params = (case["quick_params"] if quick and case["quick_params"] is not None
+                      else case["params"])
+            steps, npts = case["steps"][pick], case["points"][pick]
+            refine_steps, refine_npts = case["refine_steps"][pick], case["refine_points"][pick]
+            label = _label(case, params)
+            print(f"pinn: {label}, {steps} + {refine_steps} steps", flush=True)
+            p = problems.get(case["problem"], **params)
             k_model, k_train = jax.random.split(jax.random.key(0))
-            options = dict(options)
+            options = dict(case["options"])
             hard = options.pop("hard_boundary", False)
-            model = pinns.pinn_for(p, width=width, depth=depth, hard_boundary=hard,
-                                   key=k_model)
+            if case["model"] == "lpinn":
+                model = pinns.lpinn_for(p, width=case["width"], depth=case["depth"],
+                                        key=k_model)
+            else:
+                model = pinns.pinn_for(p, width=case["width"], depth=case["depth"],
+                                       hard_boundary=hard, key=k_model)
             t0 = time.perf_counter()
-            result = pinns.train_pinn(p, model, steps=n, key=k_train, optimizer=opt,
-                                      learning_rate=lr, progress="lines",
-                                      residual_points=npts,
-                                      initial_points=max(100, npts // 4),
-                                      boundary_points=max(100, npts // 4), **options)
+            result = pinns.train_pinn(p, model, steps=steps, key=k_train,
+                                      optimizer=case["optimizer"], learning_rate=case["lr"],
+                                      progress="lines", **_points(case, npts), **options)
+            losses = [np.asarray(result.losses)]
+            if case["refine"]:
+                result = pinns.train_pinn(p, result.model, steps=refine_steps,
+                                          key=jax.random.fold_in(k_train, 1),
+                                          optimizer=case["refine"], progress="lines",
+                                          **_points(case, refine_npts), **options)
+                losses.append(np.asarray(result.losses))
             wall = time.perf_counter() - t0
             err = pinns.relative_error(p, result.model, resolution=128)
-            rows.append([label, n, width, depth, npts, err, anchor, goal, wall, n / wall])
+            total = steps + refine_steps
+            rows.append([label, f"{steps} + {refine_steps}" if case["refine"] else steps,
+                         case["width"], case["depth"],
+                         f"{npts} / {refine_npts}" if case["refine"] else npts, err,
+                         case["anchor"],
+                         case["goal"], wall, total / wall])
             metrics[label] = err
-            curves[label] = np.asarray(result.losses)
+            curves[label] = np.concatenate(losses)
     fig, ax = figure()
     for label, losses in curves.items():
         ax.semilogy(losses, label=label)
@@ -90,7 +139,9 @@ def run(config: dict) -> dict:
                         "anchor", "goal", "wall (s)", "steps/s"],
             "rows": rows,
             "notes": ("Adam or MultiAdam with a cosine-decayed learning rate, fresh uniform "
-                      "collocation points every step, exact periodic embedding in x for the "
+                      "collocation points every step (a fixed set for the Gauss-Newton "
+                      "refinement: Levenberg-Marquardt, dense Jacobian per point), exact "
+                      "periodic embedding in x (or the label xi for the LPINN) for the "
                       "periodic problems, tanh MLP with Glorot initialisation, float64. "
                       "Errors on the reference's space-time grid (128 points x 21 times), "
                       "the 2D nodes, or 4096 random points of the ball (high dimension, "

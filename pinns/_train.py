@@ -48,12 +48,14 @@ def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
     `LagrangianPINN`, unless `loss` is given).
 
     `optimizer`: `"adam"` or `"multiadam"` (per-group moments over the loss groups, Yao et
-    al. 2023), both with a cosine-decayed `learning_rate`; `"lbfgs"` or `"gauss-newton"`
-    (small networks: the Jacobian is dense), which default to one fixed set of collocation
-    points (`resample=False`) and suit refining a model Adam has trained. Checkpoints,
-    resume, progress and the NaN guard are `sciopt.train.fit`'s.
+    al. 2023), both with a cosine-decayed `learning_rate`; `"gauss-newton"`
+    (Levenberg–Marquardt on the step's collocation points; for small networks, as the
+    Jacobian is dense) or `"lbfgs"` (which defaults to one fixed set of points,
+    `resample=False`, for its line search and curvature pairs); these two suit refining a
+    model Adam has trained. Checkpoints, resume, progress and the NaN guard are
+    `sciopt.train.fit`'s.
     """
-    if optimizer in ("lbfgs", "gauss-newton"):
+    if optimizer == "lbfgs":
         loss_options.setdefault("resample", False)
     if loss is None:
         make = lpinn_loss if isinstance(model, LagrangianPINN) else pinn_loss

@@ -14,21 +14,35 @@ EPILOG = ("examples:\n  sciopt solve kdv1d --method reference --resolution 768\n
           "  sciopt solve navier_stokes2d --resolution 64 --param nu=0.05\n"
           "  sciopt solve darcy2d --resolution 65\n"
           "  sciopt solve poisson_highdim --param dim=1000 --resolution 41\n"
-          "  sciopt solve darcy2d --method inverse --param length_scale=0.2")
+          "  sciopt solve darcy2d --method inverse --param length_scale=0.2\n"
+          "  sciopt solve advection1d --param c=50 --param initial=gaussian --method lpinn "
+          "--steps 3000 --width 32 --refine gauss-newton --refine-steps 100")
 
 
 def configure(p) -> None:
     p.add_argument("problem", help="a registered problem (see 'sciopt problems')")
-    p.add_argument("--method", default="reference", choices=["reference", "inverse", "pinn"],
+    p.add_argument("--method", default="reference",
+                   choices=["reference", "inverse", "pinn", "lpinn"],
                    help="reference: the float64 reference solve; inverse: the problem's worked "
                         "inverse problem (darcy2d: permeability from 100 noisy pressures; "
                         "advection1d: the initial condition, with diffusion 0.02, from 8 "
                         "sensors; mbb_beam: SIMP topology optimisation); pinn: train a "
-                        "physics-informed network and compare it with the reference")
+                        "physics-informed network and compare it with the reference; lpinn: "
+                        "a Lagrangian PINN (advection1d, burgers1d_periodic)")
     p.add_argument("--max-steps", type=int, default=300,
                    help="optimiser steps / iterations (inverse)")
-    p.add_argument("--optimizer", default="adam", choices=["adam", "multiadam"],
+    p.add_argument("--optimizer", default="adam",
+                   choices=["adam", "multiadam", "lbfgs", "gauss-newton"],
                    help="PINN optimiser")
+    p.add_argument("--refine", default=None, choices=["lbfgs", "gauss-newton"],
+                   help="after --steps of --optimizer, refine the PINN with this method on a "
+                        "fixed collocation set")
+    p.add_argument("--refine-steps", type=int, default=100, help="steps of --refine")
+    p.add_argument("--refine-points", type=int, default=None,
+                   help="residual points per --refine step (default --points; Gauss-Newton "
+                        "wants more residuals than network parameters)")
+    p.add_argument("--points", type=int, default=1024,
+                   help="PINN residual collocation points per step")
     p.add_argument("--steps", type=int, default=5000, help="PINN training steps")
     p.add_argument("--lr", type=float, default=1e-3, help="PINN learning rate (cosine decay)")
     p.add_argument("--width", type=int, default=64, help="PINN width")
@@ -59,7 +73,7 @@ def run(args) -> int:
     prob = problems.get(args.problem, **parse_params(args.param))
     if args.method == "inverse":
         return _inverse(args, prob)
-    if args.method == "pinn":
+    if args.method in ("pinn", "lpinn"):
         return _pinn(args, prob)
     if args.resolution is None:
         args.resolution = 256 if prob.domain.dim == 1 else 64
@@ -149,26 +163,45 @@ def _pinn(args, prob) -> int:
     from .. import problems
     from .._atomic import atomic_open
 
-    pinns.formulation(prob)  # a clear error before any work
     key_model, key_train = jax.random.split(jax.random.key(args.seed))
-    model = pinns.pinn_for(prob, width=args.width, depth=args.depth, key=key_model)
+    # Building the model first gives a clear error before any work.
+    if args.method == "lpinn":
+        model = pinns.lpinn_for(prob, width=args.width, depth=args.depth, key=key_model)
+    else:
+        model = pinns.pinn_for(prob, width=args.width, depth=args.depth, key=key_model)
+    def points(n):
+        extra = {"boundary_points": max(64, n // 4)} if args.method == "pinn" else {}
+        return dict(residual_points=n, initial_points=max(64, n // 4), **extra)
+
+    ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else None
     result = pinns.train_pinn(prob, model, steps=args.steps, key=key_train,
                               optimizer=args.optimizer, learning_rate=args.lr,
-                              checkpoint_dir=args.checkpoint_dir)
+                              checkpoint_dir=ckpt, **points(args.points))
+    if args.refine:
+        result = pinns.train_pinn(prob, result.model, steps=args.refine_steps,
+                                  key=jax.random.fold_in(key_train, 1),
+                                  optimizer=args.refine,
+                                  checkpoint_dir=ckpt / "refine" if ckpt else None,
+                                  **points(args.refine_points or args.points))
     error = pinns.relative_error(prob, result.model)
     shown = pinns.predict_on_reference(prob, result.model, resolution=args.resolution or 128)
     out = Path(args.out)
-    png = out / f"{args.problem}_pinn.png"
-    problems.plot_reference(shown, f"{args.problem}: PINN ({args.optimizer}), relative L2 "
+    label = {"pinn": "PINN", "lpinn": "Lagrangian PINN"}[args.method]
+    recipe = args.optimizer + (f" + {args.refine}" if args.refine else "")
+    png = out / f"{args.problem}_{args.method}.png"
+    problems.plot_reference(shown, f"{args.problem}: {label} ({recipe}), relative L2 "
                                    f"{error:.2e}", png)
-    record = {"problem": args.problem, "parameters": prob.parameters, "method": "pinn",
-              "optimizer": args.optimizer, "steps": int(result.step), "width": args.width,
+    record = {"problem": args.problem, "parameters": prob.parameters, "method": args.method,
+              "optimizer": args.optimizer, "steps": args.steps, "refine": args.refine,
+              "refine_steps": args.refine_steps if args.refine else 0,
+              "residual_points": args.points, "refine_points": args.refine_points,
+              "width": args.width,
               "depth": args.depth, "learning_rate": args.lr, "relative_l2_error": error,
               "final_loss": float(result.losses[-1]) if len(result.losses) else None,
               "status": result.status, "figure": str(png)}
-    with atomic_open(out / f"{args.problem}_pinn.json", "w") as f:
+    with atomic_open(out / f"{args.problem}_{args.method}.json", "w") as f:
         json.dump(record, f, indent=2)
-    print(f"{args.problem}: PINN ({args.optimizer}, {int(result.step)} steps) relative L2 "
-          f"error against the reference {error:.3e}")
+    print(f"{args.problem}: {label} ({recipe}) relative L2 error against the reference "
+          f"{error:.3e}")
     print(f"saved {png}")
     return 0

@@ -70,3 +70,19 @@ def test_bad_input_is_rejected():
         _burgers_model()(jnp.zeros(3))
     assert np.isfinite(float(pinns.lpinn_loss(BURGERS)(_burgers_model(), None,
                                                         jax.random.key(0))[0]))
+
+
+def test_cli_solve_with_a_lagrangian_pinn_and_refinement(tmp_path):
+    import json
+
+    from sciopt.cli._app import main
+
+    code = main(["solve", "advection1d", "--param", "c=10", "--method", "lpinn",
+                 "--steps", "100", "--lr", "1e-2", "--width", "8", "--depth", "2",
+                 "--points", "96", "--refine", "gauss-newton", "--refine-steps", "5",
+                 "--resolution", "32", "--out", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "advection1d_lpinn.json").read_text())
+    assert record["refine"] == "gauss-newton" and record["refine_steps"] == 5
+    assert np.isfinite(record["relative_l2_error"]) and record["status"] == "ok"
+    assert (tmp_path / "advection1d_lpinn.png").read_bytes()[:4] == b"\x89PNG"
