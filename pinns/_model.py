@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import one_of, positive_int
@@ -105,8 +106,9 @@ class PINN(eqx.Module):
         for axis, period in self.periodic:
             angle = m * (2 * math.pi / period) * z[axis]
             parts += [jnp.cos(angle), jnp.sin(angle)]
-        rest = jnp.stack([z[i] for i in range(self.in_size) if i not in axes]) \
-            if self.in_size > len(axes) else jnp.zeros((0,), z.dtype)
+        # One slice, not a Python loop over inputs: the high-dimensional problems have 1e4.
+        keep = np.array([i for i in range(self.in_size) if i not in axes], dtype=int)
+        rest = z if not axes else z[keep]
         if self.features is not None:
             proj = self.features @ rest
             parts += [jnp.cos(proj), jnp.sin(proj)]
