@@ -107,3 +107,25 @@ def test_hard_boundary_vanishes_on_the_sphere():
     assert float(jnp.max(jnp.abs(jax.vmap(model)(inside)))) > 1e-6
     with pytest.raises(ValueError, match="hard_boundary applies"):
         pinns.pinn_for(HEAT, hard_boundary=True, key=jax.random.key(0))
+
+
+def test_trace_size_does_not_grow_with_the_input_dimension():
+    # The embedding slices inputs at once; a per-input loop made d = 1e4 compile for hours.
+    def eqns(d):
+        m = pinns.PINN(d, width=4, depth=1, key=jax.random.key(0))
+        return len(jax.make_jaxpr(m)(jnp.ones(d)).eqns)
+
+    assert eqns(3) == eqns(300)
+
+
+def test_lbfgs_refines_on_a_fixed_point_set():
+    start = pinns.train_pinn(HEAT, _small(HEAT), steps=200, key=jax.random.key(1),
+                             learning_rate=1e-2, progress="off", residual_points=64,
+                             initial_points=32)
+    loss = pinns.pinn_loss(HEAT, residual_points=64, initial_points=32, resample=False)
+    before = float(loss(start.model, None, jax.random.key(0))[0])
+    result = pinns.train_pinn(HEAT, start.model, steps=40, key=jax.random.key(2),
+                              optimizer="lbfgs", progress="off", residual_points=64,
+                              initial_points=32)
+    after = float(loss(result.model, None, jax.random.key(0))[0])
+    assert after < 0.1 * before, (before, after)
