@@ -37,11 +37,8 @@ class _AbstractTwoBody(AbstractProblem):
         return {"dim": self.dim, "seed": self.seed}
 
     def coefficients(self, dtype=None) -> Float[Array, " d_minus_1"]:
-        # Drawn eagerly even under `jit`: a traced draw would be constant-folded by XLA,
-        # which takes minutes at d = 1e4.
-        with jax.ensure_compile_time_eval():
-            return jax.random.normal(jax.random.key(self.seed), (self.dim - 1,),
-                                     dtype or jnp.result_type(float))
+        return jax.random.normal(jax.random.key(self.seed), (self.dim - 1,),
+                                 dtype or jnp.result_type(float))
 
     def solution(self, x: Float[Array, " d"]) -> Float[Array, ""]:
         c = self.coefficients(x.dtype)
