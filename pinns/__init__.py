@@ -3,7 +3,8 @@
 `PINN` (MLP with periodic embedding / Fourier features), `pinn_loss` (residual, initial and
 boundary groups; uniform or residual-adaptive resampling; causal weighting), `train_pinn`
 (Adam or MultiAdam through `sciopt.train.fit`), `relative_error` against the reference;
-`LagrangianPINN` (`lpinn_for`, `lpinn_loss`) for transport-dominated problems.
+`LagrangianPINN` (`lpinn_for`, `lpinn_loss`) for transport-dominated problems;
+`TENG` (time-evolving natural gradient) for accuracy in time-dependent problems.
 """
 
 from ._lagrangian import LagrangianPINN as LagrangianPINN
@@ -18,6 +19,10 @@ from ._loss import predict_on_reference as predict_on_reference
 from ._loss import relative_error as relative_error
 from ._model import MLP as MLP
 from ._model import PINN as PINN
+from ._teng import TENG as TENG
+from ._teng import PeriodicMLP as PeriodicMLP
+from ._teng import TENGResult as TENGResult
+from ._teng import teng_model as teng_model
 from ._train import OPTIMIZERS as OPTIMIZERS
 from ._train import make_optimizer as make_optimizer
 from ._train import train_pinn as train_pinn
