@@ -254,8 +254,7 @@ class TENG:
         if iterations > 1:
             flat, _ = jax.lax.scan(lambda f, k: (update(f, k, self.subset), None), flat,
                                    keys[1:])
-        misfit = jax.vmap(output, (None, 0))(flat, pts) - target
-        return unravel(flat), self._relative(misfit, target)
+        return unravel(flat), self._relative(misfit(flat), target)
 
     # -- the method -----------------------------------------------------------------------
 
