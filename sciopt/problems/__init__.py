@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registration)
     _navier_stokes,
     _run,
     _semilinear,
+    _torus2d,
 )
 from ._elasticity import MBBBeamProblem as MBBBeamProblem
 from ._elliptic import Darcy2D as Darcy2D
@@ -42,3 +43,5 @@ from ._semilinear import AllenCahn1D as AllenCahn1D
 from ._semilinear import Burgers1DPeriodic as Burgers1DPeriodic
 from ._semilinear import KdV1D as KdV1D
 from ._semilinear import KuramotoSivashinsky1D as KuramotoSivashinsky1D
+from ._torus2d import AllenCahnTorus2D as AllenCahnTorus2D
+from ._torus2d import Burgers2D as Burgers2D
