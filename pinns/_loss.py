@@ -30,7 +30,8 @@ Loss = Callable[[PINN, Any, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Flo
 
 @dataclasses.dataclass(frozen=True)
 class Formulation:
-    """How a problem maps to a PINN: `kind` (`"evolution"`: inputs `(x, t)`; `"steady"`:
+    """How a problem maps to a PINN: `kind` (`"evolution"`: inputs `(x, t)` with `x` of
+    `in_size - 1` coordinates, time last; `"steady"`:
     inputs `p` in the domain), input size, periodic axes, and the field adapters."""
 
     kind: str
@@ -61,7 +62,19 @@ def _formulation_or_none(problem) -> Formulation | None:
             return problem.residual(lambda x, t: model(jnp.stack([x, t])), z[0], z[1])
 
         return Formulation("evolution", 2, {0: hi - lo}, residual,
-                           initial=lambda x: problem.initial_condition(x))
+                           initial=lambda x: problem.initial_condition(x[0]))
+    # (navier_stokes2d's residual acts on the stream function, not on its state, vorticity.)
+    scalar_2d = (problems.Heat2D, problems.AllenCahn2D, problems.AllenCahnTorus2D,
+                 problems.Burgers2D)
+    if isinstance(problem, scalar_2d) and getattr(problem, "boundary", "periodic") == "periodic":
+        lo, hi = problem.square
+
+        def residual(model, z):
+            return problem.residual(lambda x, y, t: model(jnp.stack([x, y, t])), z[0], z[1],
+                                    z[2])
+
+        return Formulation("evolution", 3, {0: hi - lo, 1: hi - lo}, residual,
+                           initial=lambda x: problem.initial_condition(x[0], x[1]))
     steady = (problems.Poisson2D, problems.Helmholtz2D, problems.PoissonTwoBody,
               problems.SineGordonTwoBody)
     if isinstance(problem, steady):
@@ -155,11 +168,16 @@ def pinn_loss(
     domain = problem.domain
     t_final = getattr(problem, "t_final", None)
 
+    lo, hi = (np.asarray(b, float) for b in domain.bounds)
+
+    def in_space(key, n):
+        return lo + (hi - lo) * jax.random.uniform(key, (n, lo.size), jnp.result_type(float))
+
     def uniform(key, n):
         if f.kind == "evolution":
-            lo, hi = (np.asarray(b, float) for b in domain.bounds)
-            u = jax.random.uniform(key, (n, 2), jnp.result_type(float))
-            return jnp.stack([lo[0] + (hi[0] - lo[0]) * u[:, 0], t_final * u[:, 1]], 1)
+            k_x, k_t = jax.random.split(key)
+            t = t_final * jax.random.uniform(k_t, (n, 1), jnp.result_type(float))
+            return jnp.concatenate([in_space(k_x, n), t], 1)
         return domain.sample_interior(n, key=key)
 
     if stde_samples is not None:
@@ -180,7 +198,7 @@ def pinn_loss(
         return pts, jax.random.split(key, pts.shape[0])
 
     def initial_residual(model, x):
-        return model(jnp.stack([x, jnp.zeros_like(x)])) - f.initial(x)
+        return model(jnp.append(x, 0.0)) - f.initial(x)
 
     def boundary_residual(model, p):
         return model(p) - f.boundary(p)
@@ -207,7 +225,7 @@ def pinn_loss(
         else:
             pts = uniform(k_res, n_res)
         if causal_chunks:
-            slab = jnp.clip((pts[:, 1] / t_final * causal_chunks).astype(int), 0,
+            slab = jnp.clip((pts[:, -1] / t_final * causal_chunks).astype(int), 0,
                             causal_chunks - 1)
             counts = jnp.maximum(jnp.bincount(slab, length=causal_chunks), 1)
             per = jnp.bincount(slab, weights=values(pts) ** 2, length=causal_chunks) / counts
@@ -217,10 +235,9 @@ def pinn_loss(
             point_weights = jnp.full(pts.shape[:1], 1.0 / pts.shape[0], pts.dtype)
         out = {"residual": Residuals(point_residual, with_keys(pts, k_stde), point_weights)}
         if f.kind == "evolution":
-            lo, hi = (np.asarray(b, float) for b in domain.bounds)
-            x = lo[0] + (hi[0] - lo[0]) * jax.random.uniform(k_init, (n_init,),
-                                                              jnp.result_type(float))
-            out["initial"] = Residuals(initial_residual, x, jnp.full_like(x, 1.0 / n_init))
+            x = in_space(k_init, n_init)
+            out["initial"] = Residuals(initial_residual, x,
+                                       jnp.full(x.shape[:1], 1.0 / n_init, x.dtype))
         else:
             pb = domain.sample_boundary(n_bc, key=k_init)
             out["boundary"] = Residuals(boundary_residual, pb,
@@ -240,6 +257,9 @@ def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,
     if run.kind == "time_1d":
         xx, tt = np.meshgrid(run.coords["x"], run.t, indexing="xy")
         z = np.stack([xx.ravel(), tt.ravel()], 1)
+    elif run.kind == "time_2d":
+        tt, xx, yy = np.meshgrid(run.t, run.coords["x"], run.coords["y"], indexing="ij")
+        z = np.stack([xx.ravel(), yy.ravel(), tt.ravel()], 1)
     else:
         xx, yy = np.meshgrid(run.coords["x"], run.coords["y"], indexing="ij")
         z = np.zeros((xx.size, problem.domain.dim))

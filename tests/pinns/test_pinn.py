@@ -129,3 +129,17 @@ def test_lbfgs_refines_on_a_fixed_point_set():
                               initial_points=32)
     after = float(loss(result.model, None, jax.random.key(0))[0])
     assert after < 0.1 * before, (before, after)
+
+
+def test_2d_evolution_loss_vanishes_on_the_exact_solution():
+    """The space-time formulation of the 2D periodic problems: inputs (x, y, t), the
+    residual and initial groups are zero on the exact heat solution and not on a wrong one."""
+    p = problems.get("heat2d", nu=0.1, modes=2, t_final=0.5)
+    loss = pinns.pinn_loss(p, residual_points=64, initial_points=32)
+    total, terms = loss(lambda z: p.solution(z[0], z[1], z[2]), None, jax.random.key(0))
+    assert set(terms) == {"residual", "initial"} and float(total) < 1e-25
+    wrong, _ = loss(lambda z: p.solution(z[0], z[1], 2 * z[2]), None, jax.random.key(0))
+    assert float(wrong) > 1e-4
+    model = pinns.pinn_for(p, width=8, depth=2, key=jax.random.key(0))
+    assert model.in_size == 3 and dict(model.periodic) == {0: 2 * np.pi, 1: 2 * np.pi}
+    assert pinns.predict_on_reference(p, model, resolution=8, num_times=3).u.shape == (3, 8, 8)
