@@ -382,19 +382,8 @@ def _fit_projected(model: PeriodicMLP, pts, target, iterations: int) -> Periodic
         jac = jax.vmap(lambda z: jax.grad(lambda g: features(g, z) @ coef)(f))(pts)
         return res, jac - q @ (q.T @ jac)     # Kaufman's approximation
 
-    opt = gauss_newton(1e-3)
-
-    @jax.jit
-    def run(f):
-        def body(carry, _):
-            f, state = carry
-            step, state = opt.update(None, state, f, residual_fn=residual_fn,
-                                     jacobian_fn=jacobian_fn)
-            return (f + step, state), None
-        (f, _), _ = jax.lax.scan(body, (f, opt.init(f)), None, length=iterations)
-        return f, project(f)[2]
-
-    flat, coef = run(flat0)
+    flat = _levenberg_marquardt(flat0, residual_fn, jacobian_fn, iterations)
+    coef = project(flat)[2]
     fitted = eqx.combine(unravel(flat), static)
     return eqx.tree_at(lambda m: (m.head, m.head_bias), fitted, replace=(coef[:-1], coef[-1]),
                        is_leaf=lambda x: x is None)
@@ -413,15 +402,19 @@ def _fit_all(model: eqx.Module, pts, target, iterations: int) -> eqx.Module:
     def jacobian_fn(p):
         return residual_fn(p), jax.vmap(jax.grad(output), (None, 0))(p, pts)
 
+    return eqx.combine(_levenberg_marquardt(params, residual_fn, jacobian_fn, iterations),
+                       static)
+
+
+@eqx.filter_jit
+def _levenberg_marquardt(params, residual_fn, jacobian_fn, iterations: int):
+    """`iterations` updates of `sciopt.optim.gauss_newton` under one `lax.scan`."""
     opt = gauss_newton(1e-3)
 
-    @jax.jit
-    def run(p):
-        def body(carry, _):
-            p, state = carry
-            step, state = opt.update(None, state, p, residual_fn=residual_fn,
-                                     jacobian_fn=jacobian_fn)
-            return (jax.tree.map(jnp.add, p, step), state), None
-        return jax.lax.scan(body, (p, opt.init(p)), None, length=iterations)[0][0]
+    def body(carry, _):
+        p, state = carry
+        step, state = opt.update(None, state, p, residual_fn=residual_fn,
+                                 jacobian_fn=jacobian_fn)
+        return (jax.tree.map(jnp.add, p, step), state), None
 
-    return eqx.combine(run(params), static)
+    return jax.lax.scan(body, (params, opt.init(params)), None, length=iterations)[0][0]
