@@ -14,7 +14,8 @@ REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": [
            "initial_condition_inverse.py": ["--resolution", "64", "--out", "."],
            "topology_mbb.py": ["--nelx", "12", "--nely", "4", "--max-iterations", "10", "--out",
                                "."],
-           "teng_allen_cahn.py": ["--steps", "4", "--width", "12", "--depth", "3"]}
+           "teng_allen_cahn.py": ["--steps", "4", "--width", "12", "--depth", "3",
+                                 "--grid", "24"]}
 
 
 @pytest.mark.slow
