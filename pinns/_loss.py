@@ -139,7 +139,9 @@ def pinn_loss(
 
     - `residual_points`: collocation points drawn afresh every step (a count), or a fixed
       `[n, in_size]` array (checked finite).
-    - `initial_points`, `boundary_points`: points for the initial / boundary terms.
+    - `initial_points`, `boundary_points`: points for the initial / boundary terms;
+      `boundary_points=0` drops the boundary term (for a model that meets the boundary
+      condition exactly, e.g. `pinn_for(..., hard_boundary=True)`).
     - `sampling`: `"uniform"`, or `"rad"` (residual-based adaptive: draw from
       `rad_candidates` times as many uniform candidates with probability proportional to
       the residual magnitude, Wu et al. 2023).
@@ -161,8 +163,8 @@ def pinn_loss(
         n_res = fixed.shape[0]
     else:
         n_res = positive_int("residual_points", residual_points)
-    n_init, n_bc = positive_int("initial_points", initial_points), positive_int(
-        "boundary_points", boundary_points)
+    n_init = positive_int("initial_points", initial_points)
+    n_bc = positive_int("boundary_points", boundary_points, allow_zero=True)
     if causal_chunks and f.kind != "evolution":
         raise ValueError("causal weighting needs a time-dependent problem")
     domain = problem.domain
@@ -238,7 +240,7 @@ def pinn_loss(
             x = in_space(k_init, n_init)
             out["initial"] = Residuals(initial_residual, x,
                                        jnp.full(x.shape[:1], 1.0 / n_init, x.dtype))
-        else:
+        elif n_bc:
             pb = domain.sample_boundary(n_bc, key=k_init)
             out["boundary"] = Residuals(boundary_residual, pb,
                                         jnp.full(pb.shape[:1], 1.0 / n_bc, pb.dtype))

@@ -19,7 +19,9 @@ The function is traced to a jaxpr and interpreted primitive by primitive:
 
 When the directions are rows of the identity (the exact Laplacian, or sparse STDE) and the
 input enters a matrix product directly, as in every MLP's first layer, the product of the
-weight with the identity is never formed: the derivative is a slice of the weight.
+weight with the identity is never formed: the derivative is a slice of the weight. Elementwise
+maps of the input (shifts, squares, envelopes such as `1 - |x|^2`) keep the rows symbolic as
+scaled rows, so sparse STDE costs O(S + d) per point there instead of O(S d).
 """
 
 from __future__ import annotations
@@ -34,18 +36,45 @@ from jaxtyping import Array, Float, Int
 
 
 class Rows:
-    """Directions that are rows of the d x d identity, kept symbolic: `e_{index[s]}`."""
+    """Directions that are scaled rows of the d x d identity, kept symbolic:
+    `scale[s] * e_{index[s]}` (`scale=None`: 1). Indices `>= dim` stand for zero directions
+    (used to pad chunks)."""
 
-    def __init__(self, index: Int[Array, " s"], dim: int):
+    def __init__(self, index: Int[Array, " s"], dim: int, scale: Array | None = None):
         self.index = index
         self.dim = dim
+        self.scale = scale
 
     @property
     def count(self) -> int:
         return int(self.index.shape[0])
 
+    def weights(self, dtype) -> Array:
+        """`scale` (ones when unscaled; 0 for padded indices), `[S]`."""
+        inside = (self.index < self.dim).astype(dtype)
+        return inside if self.scale is None else inside * self.scale.astype(dtype)
+
     def dense(self, dtype) -> Array:
-        return jax.nn.one_hot(self.index, self.dim, dtype=dtype)
+        e = jax.nn.one_hot(self.index, self.dim, dtype=dtype)
+        return e if self.scale is None else e * self.scale.astype(dtype)[:, None]
+
+    def at(self, v: Array) -> Array:
+        """`v[index[s]]` for a `[dim]` vector (0 for padded indices)."""
+        return jnp.take(v, self.index, mode="fill", fill_value=0)
+
+    def scaled(self, factor: Array) -> Rows:
+        """The directions multiplied by `factor[s]`."""
+        return Rows(self.index, self.dim, factor if self.scale is None else self.scale * factor)
+
+    def square_sum(self, dtype) -> Array:
+        """`sum_s (scale_s e_{index_s})^2` as a dense `[dim]` vector."""
+        w = self.weights(dtype)
+        return jnp.zeros(self.dim, dtype).at[self.index].add(w * w, mode="drop")
+
+
+def _is_rows_vector(j: Any, value: Any) -> bool:
+    """`j` is a `Rows` tangent of a `[dim]` vector (the only shape Rows describe)."""
+    return isinstance(j, Rows) and jnp.shape(value) == (j.dim,)
 
 
 # (value, first-order directional derivatives [S, *shape] | Rows | None, collapsed second
@@ -154,6 +183,29 @@ class _Interpreter:
             return self.unary(eqn, ins[0])
         return self.generic(eqn, ins)
 
+    def _rows_linear(self, eqn, ins: list[_Triple], active: list[int], outs) -> Any:
+        """The first-order part of a linear primitive as `Rows` (or a `[S]` vector) when
+        the only active input has a `Rows` tangent and the map keeps it symbolic: sign
+        changes, same-shape additions, copies, and the full sum of the vector."""
+        if len(active) != 1 or len(outs) != 1:
+            return None
+        i = active[0]
+        value, j = ins[i][0], ins[i][1]
+        if not _is_rows_vector(j, value):
+            return None
+        name, out = eqn.primitive.name, outs[0]
+        if name == "reduce_sum" and tuple(eqn.params["axes"]) == (0,):
+            return j.weights(jnp.result_type(out))
+        if jnp.shape(out) != jnp.shape(value) or jnp.result_type(out) != jnp.result_type(
+                value):
+            return None
+        if name in ("copy", "copy_p", "convert_element_type", "add", "add_any") or (
+                name == "sub" and i == 0):
+            return j
+        if name == "neg" or (name == "sub" and i == 1):
+            return j.scaled(-jnp.ones(j.index.shape, jnp.result_type(out)))
+        return None
+
     def linear(self, eqn, ins: list[_Triple], slots: tuple[int, ...]) -> list[_Triple]:
         call = _bind(eqn)
         values = [v for v, _, _ in ins]
@@ -169,8 +221,11 @@ class _Interpreter:
                 args[i] = p
             return call(*args)
 
-        js = [self.dense(ins[i][1], values[i]) for i in active]
-        if all(j is None for j in js):
+        fast = self._rows_linear(eqn, ins, active, outs)
+        js = [] if fast is not None else [self.dense(ins[i][1], values[i]) for i in active]
+        if fast is not None:
+            j_out = [fast]
+        elif all(j is None for j in js):
             j_out = [None] * len(outs)
         else:
             js = [self.zeros_j(values[i]) if j is None else j for i, j in zip(active, js,
@@ -194,14 +249,18 @@ class _Interpreter:
 
         ones = jnp.ones_like(a)
         y, d1 = jax.jvp(g, (a,), (ones,))
-        j = self.dense(j, a)
-        j_out = None if j is None else d1 * j
+        if _is_rows_vector(j, a):  # elementwise: the rows stay rows, rescaled
+            j_out, squares = j.scaled(j.at(d1)), j.square_sum(jnp.result_type(a))
+        else:
+            j = self.dense(j, a)
+            j_out = None if j is None else d1 * j
+            squares = None if j is None else jnp.sum(j * j, axis=0)
         h_out = None
         if self.second:
             d2 = jax.jvp(lambda u: jax.jvp(g, (u,), (jnp.ones_like(u),))[1], (a,), (ones,))[1]
             h_out = d1 * h if h is not None else None
-            if j is not None:
-                term = d2 * jnp.sum(j * j, axis=0)
+            if squares is not None:
+                term = d2 * squares
                 h_out = term if h_out is None else h_out + term
         return [(y, j_out, h_out)]
 
@@ -216,7 +275,10 @@ class _Interpreter:
         w = jnp.moveaxis(jnp.asarray(a), other[0], 0)
         out_dtype = eqn.outvars[0].aval.dtype
         # Out-of-range indices stand for zero directions (used to pad chunks).
-        return jnp.take(w, rows.index, axis=0, mode="fill", fill_value=0).astype(out_dtype)
+        out = jnp.take(w, rows.index, axis=0, mode="fill", fill_value=0).astype(out_dtype)
+        if rows.scale is None:
+            return out
+        return out * rows.weights(out_dtype).reshape(-1, *[1] * (out.ndim - 1))
 
     def _dot_tangent(self, eqn, j: Array, other: Array, tangent_is_rhs: bool) -> Array:
         """`[dot_general(j_s, other)]_s` (or with `other` on the left) as one matrix product
@@ -249,7 +311,16 @@ class _Interpreter:
         (a, ja, ha), (c, jc, hc) = ins
         y = b(a, c)
         dot = eqn.primitive.name == "dot_general"
+        mul = eqn.primitive.name == "mul"
         parts = []
+        if mul and jnp.shape(a) == jnp.shape(c):
+            # Elementwise product with one side's tangent symbolic rows: rescale the rows.
+            if _is_rows_vector(ja, a) and jc is None:
+                parts.append(ja.scaled(ja.at(c)))
+                ja = None
+            elif _is_rows_vector(jc, c) and ja is None:
+                parts.append(jc.scaled(jc.at(a)))
+                jc = None
         if ja is not None:
             fast = self._rows_product(eqn, c, ja, False) if isinstance(ja, Rows) else None
             if fast is None:
@@ -262,6 +333,8 @@ class _Interpreter:
                 fast = (self._dot_tangent(eqn, self.dense(jc, c), a, True) if dot
                         else jax.vmap(b, (None, 0))(a, self.dense(jc, c)))
             parts.append(fast)
+        if len(parts) > 1:
+            parts = [self.dense(p, y) for p in parts]
         j_out = sum(parts[1:], parts[0]) if parts else None
         h_out = None
         if self.second:
@@ -271,10 +344,22 @@ class _Interpreter:
             if hc is not None:
                 terms.append(b(a, hc))
             if ja is not None and jc is not None:
-                cross = jax.vmap(b)(self.dense(ja, a), self.dense(jc, c))
-                terms.append(2 * jnp.sum(cross, axis=0))
+                terms.append(2 * self._cross(eqn, b, a, ja, c, jc))
             h_out = sum(terms[1:], terms[0]) if terms else None
         return [(y, j_out, h_out)]
+
+    def _cross(self, eqn, b, a, ja, c, jc) -> Array:
+        """`sum_s B(Da_s, Dc_s)`; for two `Rows` tangents of vectors, without densifying:
+        the product of `e_i` and `e_k` is `[i == k]` (dot) or `[i == k] e_i` (mul)."""
+        name = eqn.primitive.name
+        if _is_rows_vector(ja, a) and _is_rows_vector(jc, c):
+            dtype = jnp.result_type(a, c)
+            w = ja.weights(dtype) * jc.weights(dtype) * (ja.index == jc.index)
+            if name == "mul":
+                return jnp.zeros(ja.dim, dtype).at[ja.index].add(w, mode="drop")
+            if name == "dot_general" and eqn.outvars[0].aval.ndim == 0:
+                return jnp.sum(w)
+        return jnp.sum(jax.vmap(b)(self.dense(ja, a), self.dense(jc, c)), axis=0)
 
     def generic(self, eqn, ins: list[_Triple]) -> list[_Triple]:
         """Any differentiable primitive, from nested jvps of the primitive itself."""

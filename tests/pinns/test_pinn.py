@@ -51,6 +51,13 @@ def test_steady_problem_has_a_boundary_group():
     total, terms = pinns.pinn_loss(p, residual_points=16, boundary_points=8)(
         model, None, jax.random.key(0))
     assert set(terms) == {"residual", "boundary"} and np.isfinite(float(total))
+    # With a hard boundary constraint the boundary term can be dropped: the total is then
+    # the residual term alone.
+    total, terms = pinns.pinn_loss(p, residual_points=16, boundary_points=0)(
+        model, None, jax.random.key(0))
+    assert set(terms) == {"residual"} and float(total) == float(terms["residual"])
+    with pytest.raises(ValueError, match="boundary_points"):
+        pinns.pinn_loss(p, boundary_points=-1)
 
 
 def test_bad_input_is_rejected():
