@@ -29,11 +29,13 @@ from sciopt import problems  # noqa: E402
 
 def _case(problem, model="pinn", optimizer="adam", steps=(3000, 100), width=64, depth=4,
           lr=1e-3, points=(1024, 256), options=None, refine=None, refine_steps=(0, 0),
-          refine_points=None, params=None, quick_params=None, anchor="—", goal="—"):
+          refine_points=None, params=None, quick_params=None, anchor="—", goal="—",
+          windows=None, modes=4):
     return dict(problem=problem, model=model, optimizer=optimizer, steps=steps, width=width,
                 depth=depth, lr=lr, points=points, options=options or {}, refine=refine,
                 refine_steps=refine_steps, refine_points=refine_points or points,
-                params=params or {}, quick_params=quick_params, anchor=anchor, goal=goal)
+                params=params or {}, quick_params=quick_params, anchor=anchor, goal=goal,
+                windows=windows, modes=modes)
 
 
 # (full, quick) pairs: the full settings are the CPU runs (each <= 20 minutes); the
@@ -51,6 +53,12 @@ CASES = [
           refine="gauss-newton", refine_steps=(100, 3), refine_points=(4096, 256),
           anchor="PINNacle PINN 1.45e-2", goal="<= 1e-3"),
     _case("allen_cahn1d", width=32, steps=(3000, 100), points=(2048, 256),
+          options={"weights": {"initial": 100.0}},
+          anchor="jaxpi 5.37e-5 (GPU, long)", goal="<= 1e-3 in 20 min (CPU)"),
+    # Time marching: (steps, refine_steps) per window, each window warm-started; a full-size
+    # case only (ten windows compile twenty training loops).
+    _case("allen_cahn1d", width=32, depth=3, steps=(300, 0), points=(2048, 256),
+          refine="gauss-newton", refine_steps=(100, 0), windows=(10, 2), modes=6,
           options={"weights": {"initial": 100.0}},
           anchor="jaxpi 5.37e-5 (GPU, long)", goal="<= 1e-3 in 20 min (CPU)"),
     _case("helmholtz2d", goal="MultiAdam < Adam"),
@@ -93,8 +101,10 @@ def _step_memory(p, model, options: dict) -> float:
             + stats.temp_size_in_bytes - stats.alias_size_in_bytes) / 2**20
 
 
-def _label(case: dict, params: dict) -> str:
+def _label(case: dict, params: dict, pick: int) -> str:
     recipe = case["optimizer"] + (f" + {case['refine']}" if case["refine"] else "")
+    if case["windows"]:
+        recipe = f"time marching, {case['windows'][pick]} windows: {recipe}"
     shown = {k: v for k, v in case["options"].items() if k != "weights"}
     return (case["problem"] + "".join(f" {k}={v}" for k, v in params.items())
             + f" {case['model'].upper()} [{recipe}"
@@ -114,7 +124,7 @@ def run(config: dict) -> dict:
             if steps == 0:
                 continue  # a full-size case only
             refine_steps, refine_npts = case["refine_steps"][pick], case["refine_points"][pick]
-            label = _label(case, params)
+            label = _label(case, params, pick)
             print(f"pinn: {label}, {steps} + {refine_steps} steps", flush=True)
             p = problems.get(case["problem"], **params)
             k_model, k_train = jax.random.split(jax.random.key(0))
@@ -125,18 +135,29 @@ def run(config: dict) -> dict:
                                         key=k_model)
             else:
                 model = pinns.pinn_for(p, width=case["width"], depth=case["depth"],
-                                       hard_boundary=hard, key=k_model)
+                                       periodic_modes=case["modes"], hard_boundary=hard,
+                                       key=k_model)
             t0 = time.perf_counter()
-            result = pinns.train_pinn(p, model, steps=steps, key=k_train,
-                                      optimizer=case["optimizer"], learning_rate=case["lr"],
-                                      progress="lines", **_points(case, npts), **options)
-            losses = [np.asarray(result.losses)]
-            if case["refine"]:
-                result = pinns.train_pinn(p, result.model, steps=refine_steps,
-                                          key=jax.random.fold_in(k_train, 1),
-                                          optimizer=case["refine"], progress="lines",
-                                          **_points(case, refine_npts), **options)
-                losses.append(np.asarray(result.losses))
+            if case["windows"]:
+                windows = case["windows"][pick]
+                result = pinns.train_pinn_marching(
+                    p, model, windows=windows, steps=steps, key=k_train,
+                    learning_rate=case["lr"], refine=case["refine"], refine_steps=refine_steps,
+                    progress="lines", **_points(case, npts), **options)
+                steps, refine_steps = windows * steps, windows * refine_steps
+                losses = [result.losses]
+            else:
+                result = pinns.train_pinn(p, model, steps=steps, key=k_train,
+                                          optimizer=case["optimizer"],
+                                          learning_rate=case["lr"], progress="lines",
+                                          **_points(case, npts), **options)
+                losses = [np.asarray(result.losses)]
+                if case["refine"]:
+                    result = pinns.train_pinn(p, result.model, steps=refine_steps,
+                                              key=jax.random.fold_in(k_train, 1),
+                                              optimizer=case["refine"], progress="lines",
+                                              **_points(case, refine_npts), **options)
+                    losses.append(np.asarray(result.losses))
             wall = time.perf_counter() - t0
             err = pinns.relative_error(p, result.model, resolution=128)
             total = steps + refine_steps
@@ -172,6 +193,9 @@ def run(config: dict) -> dict:
                       "refinement: Levenberg-Marquardt, dense Jacobian per point), exact "
                       "periodic embedding in x (or the label xi for the LPINN) for the "
                       "periodic problems, tanh MLP with Glorot initialisation, float64. "
+                      "Time marching (pinns.train_pinn_marching): equal windows, each "
+                      "warm-started from the last, with the previous window's network as "
+                      "its initial condition; steps are totals over the windows. "
                       "Errors on the reference's space-time grid (128 points x 21 times), "
                       "the 2D nodes, or 4096 random points of the ball (high dimension, "
                       "Laplacian by STDE with 16 sparse directions per point). Wall time "

@@ -2,7 +2,8 @@
 
 `PINN` (MLP with periodic embedding / Fourier features), `pinn_loss` (residual, initial and
 boundary groups; uniform or residual-adaptive resampling; causal weighting), `train_pinn`
-(Adam or MultiAdam through `sciopt.train.fit`), `relative_error` against the reference;
+(Adam or MultiAdam through `sciopt.train.fit`), `train_pinn_marching` (window by window
+in time, for stiff evolution problems), `relative_error` against the reference;
 `LagrangianPINN` (`lpinn_for`, `lpinn_loss`) for transport-dominated problems;
 `TENG` (time-evolving natural gradient) for accuracy in time-dependent problems.
 """
@@ -17,6 +18,9 @@ from ._loss import pinn_for as pinn_for
 from ._loss import pinn_loss as pinn_loss
 from ._loss import predict_on_reference as predict_on_reference
 from ._loss import relative_error as relative_error
+from ._marching import MarchingPINN as MarchingPINN
+from ._marching import MarchingResult as MarchingResult
+from ._marching import train_pinn_marching as train_pinn_marching
 from ._model import MLP as MLP
 from ._model import PINN as PINN
 from ._teng import TENG as TENG

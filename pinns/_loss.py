@@ -130,6 +130,8 @@ def pinn_loss(
     stde_samples: int | None = None,
     stde_distribution: str = "sparse",
     resample: bool = True,
+    time_window: tuple[float, float] | None = None,
+    initial: Callable[[Array], Array] | None = None,
 ) -> SumOfSquares:
     """The PINN loss of `problem` for `sciopt.train.fit`: `loss(model, batch, key)` returns
     `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group; a
@@ -154,6 +156,9 @@ def pinn_loss(
       every step; Shi et al., NeurIPS 2024) instead of the exact Taylor-mode sum.
     - `resample`: `False` keeps one set of points for every step (quasi-Newton and
       Gauss–Newton methods want a fixed objective).
+    - `time_window`, `initial` (evolution problems): train on `t0 <= t <= t1` only, with the
+      initial term at `t0` against `initial(x)` (default: the problem's `u(x, 0)`) — one
+      window of time marching (see `train_pinn_marching`).
     """
     f = formulation(problem)
     one_of("sampling", sampling, ("uniform", "rad"))
@@ -169,6 +174,17 @@ def pinn_loss(
         raise ValueError("causal weighting needs a time-dependent problem")
     domain = problem.domain
     t_final = getattr(problem, "t_final", None)
+    t_start = 0.0
+    if time_window is not None or initial is not None:
+        if f.kind != "evolution":
+            raise ValueError("time_window and initial apply to time-dependent problems")
+    if time_window is not None:
+        t_start, t_end = (float(v) for v in time_window)
+        if not (np.isfinite(t_start) and np.isfinite(t_end) and 0 <= t_start < t_end):
+            raise ValueError(f"time_window must be (t0, t1) with 0 <= t0 < t1; got "
+                             f"{time_window}")
+        t_final = t_end
+    u_start = initial if initial is not None else f.initial
 
     lo, hi = (np.asarray(b, float) for b in domain.bounds)
 
@@ -178,7 +194,7 @@ def pinn_loss(
     def uniform(key, n):
         if f.kind == "evolution":
             k_x, k_t = jax.random.split(key)
-            t = t_final * jax.random.uniform(k_t, (n, 1), jnp.result_type(float))
+            t = jax.random.uniform(k_t, (n, 1), jnp.result_type(float), t_start, t_final)
             return jnp.concatenate([in_space(k_x, n), t], 1)
         return domain.sample_interior(n, key=key)
 
@@ -200,7 +216,7 @@ def pinn_loss(
         return pts, jax.random.split(key, pts.shape[0])
 
     def initial_residual(model, x):
-        return model(jnp.append(x, 0.0)) - f.initial(x)
+        return model(jnp.append(x, t_start)) - u_start(x)
 
     def boundary_residual(model, p):
         return model(p) - f.boundary(p)
@@ -227,8 +243,8 @@ def pinn_loss(
         else:
             pts = uniform(k_res, n_res)
         if causal_chunks:
-            slab = jnp.clip((pts[:, -1] / t_final * causal_chunks).astype(int), 0,
-                            causal_chunks - 1)
+            slab = jnp.clip(((pts[:, -1] - t_start) / (t_final - t_start)
+                             * causal_chunks).astype(int), 0, causal_chunks - 1)
             counts = jnp.maximum(jnp.bincount(slab, length=causal_chunks), 1)
             per = jnp.bincount(slab, weights=values(pts) ** 2, length=causal_chunks) / counts
             w = jnp.exp(-causal_epsilon * (jnp.cumsum(per) - per))
