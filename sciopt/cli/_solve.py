@@ -43,7 +43,11 @@ def configure(p) -> None:
                         "wants more residuals than network parameters)")
     p.add_argument("--points", type=int, default=1024,
                    help="PINN residual collocation points per step")
-    p.add_argument("--steps", type=int, default=5000, help="PINN training steps")
+    p.add_argument("--steps", type=int, default=5000,
+                   help="PINN training steps (per window with --windows)")
+    p.add_argument("--windows", type=int, default=None,
+                   help="PINN: time marching over this many windows (pinns."
+                        "train_pinn_marching; --refine and --refine-steps apply per window)")
     p.add_argument("--lr", type=float, default=1e-3, help="PINN learning rate (cosine decay)")
     p.add_argument("--width", type=int, default=64, help="PINN width")
     p.add_argument("--depth", type=int, default=4, help="PINN hidden layers")
@@ -174,10 +178,19 @@ def _pinn(args, prob) -> int:
         return dict(residual_points=n, initial_points=max(64, n // 4), **extra)
 
     ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else None
-    result = pinns.train_pinn(prob, model, steps=args.steps, key=key_train,
-                              optimizer=args.optimizer, learning_rate=args.lr,
-                              checkpoint_dir=ckpt, **points(args.points))
-    if args.refine:
+    if args.windows is not None and args.method != "pinn":
+        raise ValueError("--windows (time marching) applies to --method pinn")
+    if args.windows is not None:
+        result = pinns.train_pinn_marching(prob, model, windows=args.windows, steps=args.steps,
+                                           key=key_train, optimizer=args.optimizer,
+                                           learning_rate=args.lr, refine=args.refine,
+                                           refine_steps=args.refine_steps,
+                                           checkpoint_dir=ckpt, **points(args.points))
+    else:
+        result = pinns.train_pinn(prob, model, steps=args.steps, key=key_train,
+                                  optimizer=args.optimizer, learning_rate=args.lr,
+                                  checkpoint_dir=ckpt, **points(args.points))
+    if args.refine and args.windows is None:
         result = pinns.train_pinn(prob, result.model, steps=args.refine_steps,
                                   key=jax.random.fold_in(key_train, 1),
                                   optimizer=args.refine,
@@ -188,6 +201,8 @@ def _pinn(args, prob) -> int:
     out = Path(args.out)
     label = {"pinn": "PINN", "lpinn": "Lagrangian PINN"}[args.method]
     recipe = args.optimizer + (f" + {args.refine}" if args.refine else "")
+    if args.windows is not None:
+        recipe = f"time marching, {args.windows} windows: {recipe}"
     png = out / f"{args.problem}_{args.method}.png"
     problems.plot_reference(shown, f"{args.problem}: {label} ({recipe}), relative L2 "
                                    f"{error:.2e}", png)
@@ -197,8 +212,9 @@ def _pinn(args, prob) -> int:
               "residual_points": args.points, "refine_points": args.refine_points,
               "width": args.width,
               "depth": args.depth, "learning_rate": args.lr, "relative_l2_error": error,
+              "windows": args.windows,
               "final_loss": float(result.losses[-1]) if len(result.losses) else None,
-              "status": result.status, "figure": str(png)}
+              "status": getattr(result, "status", "ok"), "figure": str(png)}
     with atomic_open(out / f"{args.problem}_{args.method}.json", "w") as f:
         json.dump(record, f, indent=2)
     print(f"{args.problem}: {label} ({recipe}) relative L2 error against the reference "

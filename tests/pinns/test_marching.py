@@ -61,3 +61,22 @@ def test_marching_bad_input():
     with pytest.raises(ValueError, match="time-dependent"):
         pinns.pinn_loss(problems.get("poisson2d"), time_window=(0.0, 0.5))
     assert np.isfinite(pinns.relative_error(HEAT, _small(), resolution=16))
+
+
+def test_cli_solve_with_time_marching(capsys, tmp_path):
+    import json
+
+    from sciopt.cli._app import main
+
+    code = main(["solve", "heat1d", "--param", "modes=1", "--method", "pinn", "--windows", "2",
+                 "--steps", "150", "--lr", "1e-2", "--refine", "gauss-newton",
+                 "--refine-steps", "5", "--width", "8", "--depth", "2", "--points", "64",
+                 "--resolution", "32", "--out", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "heat1d_pinn.json").read_text())
+    assert record["windows"] == 2 and record["relative_l2_error"] < 1e-2
+    assert "time marching, 2 windows" in capsys.readouterr().out
+    code = main(["solve", "advection1d", "--method", "lpinn", "--windows", "2", "--out",
+                 str(tmp_path)])
+    assert code == 2 and "--windows (time marching) applies to --method pinn" in (
+        capsys.readouterr().err)
