@@ -78,6 +78,32 @@ def test_deeponet_cartesian_outputs_and_bad_input():
         operators.DeepONet(20, 2, activation="swish", key=jax.random.key(0))
 
 
+def test_multionet_combines_every_summed_layer_and_rejects_bad_input():
+    model = operators.MultiONet(12, 2, width=10, layers=3, sum_layers=2,
+                                key=jax.random.key(0))
+    u = jax.random.normal(jax.random.key(1), (12,))
+    ys = jax.random.uniform(jax.random.key(2), (5, 2))
+    assert float(jnp.max(jnp.abs(model.cartesian(u, ys)))) == 0.0  # w = 0, b0 = 0 at init
+    model = eqx.tree_at(lambda m: (m.weights, m.bias), model,
+                        (jnp.array([0.5, -2.0]), jnp.array(0.25)))
+    b, t = model.branch_states(u), jax.vmap(model.trunk_states)(ys)
+    want = (0.5 * jnp.sum(b[0] * t[:, 0], -1) - 2.0 * jnp.sum(b[1] * t[:, 1], -1)) / 2 + 0.25
+    np.testing.assert_allclose(model.cartesian(u, ys), want, rtol=1e-13)
+    np.testing.assert_allclose(jax.vmap(lambda y: model(u, y))(ys), want, rtol=1e-13)
+    # The paper's trunk activation, silu(sin(pi (x + 1))) + x, at x = -1, -1/2, 0, 1/2.
+    from operators._multionet import ACTIVATIONS
+
+    np.testing.assert_allclose(ACTIVATIONS["silu_sin"](jnp.array([-1.0, -0.5, 0.0, 0.5])),
+                               [-1.0, jax.nn.silu(1.0) - 0.5, 0.0, jax.nn.silu(-1.0) + 0.5],
+                               atol=1e-15)
+    with pytest.raises(ValueError, match="12 sensor values"):
+        model(u[:3], ys[0])
+    with pytest.raises(ValueError, match="sum_layers"):
+        operators.MultiONet(12, 2, layers=2, sum_layers=4, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="trunk_activation"):
+        operators.MultiONet(12, 2, trunk_activation="swish", key=jax.random.key(0))
+
+
 def _overfit(model, loss_fn, steps, lr):
     """Adam for `steps` steps in one compiled scan; the loss before and after."""
     params, static = eqx.partition(model, eqx.is_inexact_array)
@@ -113,4 +139,9 @@ def test_models_overfit_tiny_data():
     net = operators.DeepONet(n, 1, basis=16, width=32, depth=2, key=jax.random.key(1))
     first, last = _overfit(net, lambda m: jnp.mean(
         (jax.vmap(lambda u: m.cartesian(u, grid)[:, 0])(u0) - u1) ** 2), 400, 3e-3)
+    assert last < 1e-2 * first, (first, last)
+
+    multi = operators.MultiONet(n, 1, width=32, layers=3, sum_layers=3, key=jax.random.key(2))
+    first, last = _overfit(multi, lambda m: jnp.mean(
+        (jax.vmap(lambda u: m.cartesian(u, grid))(u0) - u1) ** 2), 400, 3e-3)
     assert last < 1e-2 * first, (first, last)
