@@ -1,0 +1,89 @@
+"""Input/output pairs for operator learning, taken from `sciopt.data` datasets."""
+
+from __future__ import annotations
+
+import dataclasses
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from sciopt.data import DatasetError, PDEDataset, read_dataset
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorData:
+    """Pairs `(a_i, u_i)` on one grid, channel first.
+
+    **Fields:**
+
+    - `inputs`: `[n, c_in, *grid]`; `outputs`: `[n, c_out, *grid]`.
+    - `coords`: `[*grid, d]`, the grid's physical coordinates (the trunk input of DeepONet
+      and MultiONet).
+    - `attrs`: the source dataset's attributes plus how the pairs were taken.
+    """
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    coords: np.ndarray
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return tuple(self.inputs.shape[2:])
+
+    def select(self, index) -> OperatorData:
+        index = np.asarray(index)
+        return dataclasses.replace(self, inputs=self.inputs[index],
+                                   outputs=self.outputs[index])
+
+    def split(self, train: int, test: int) -> tuple[OperatorData, OperatorData]:
+        """The first `train` samples and the `test` after them (generation is seeded per
+        sample, so this is a fixed, reproducible split)."""
+        if train < 1 or test < 1 or train + test > self.num_samples:
+            raise ValueError(f"cannot split {self.num_samples} samples into {train} train and "
+                             f"{test} test")
+        return self.select(np.arange(train)), self.select(np.arange(train, train + test))
+
+
+def operator_pairs(source: PDEDataset | str | PathLike, *, input_time: int = 0,
+                   output_time: int = -1) -> OperatorData:
+    """Pairs from a dataset (a `PDEDataset` or an HDF5 file from `sciopt data generate`).
+
+    Time-dependent sets give `u(t[input_time]) -> u(t[output_time])` (e.g. Burgers
+    `u0 -> u(t = 1)`); sets with a coefficient (`extras["nu"]`, Darcy) give `a -> u`.
+    Raises `DatasetError` for an empty set, a set with one time and no coefficient, or
+    non-finite values.
+    """
+    data = source if isinstance(source, PDEDataset) else read_dataset(source)
+    name = data.attrs.get("problem", "dataset")
+    if data.num_samples == 0:
+        raise DatasetError(f"{name}: the dataset holds no samples")
+    tensor = np.asarray(data.tensor)
+    spatial = tensor.ndim - 3  # [sample, time, *grid, channel]
+    axes = [np.asarray(data.coords[k]) for k in "xyz"[:spatial]]
+    mesh = np.stack(np.meshgrid(*axes, indexing="ij"), -1)
+    if "nu" in data.extras:
+        a = np.asarray(data.extras["nu"])
+        if a.ndim == spatial + 1:
+            a = a[..., None]
+        inputs, outputs = a, tensor[:, 0]
+        how = {"pairs": "coefficient -> solution"}
+    else:
+        if tensor.shape[1] < 2:
+            raise DatasetError(f"{name}: one saved time and no coefficient: nothing to map")
+        inputs, outputs = tensor[:, input_time], tensor[:, output_time]
+        how = {"pairs": "state -> state", "input_time": float(data.t[input_time]),
+               "output_time": float(data.t[output_time])}
+    inputs, outputs = np.moveaxis(inputs, -1, 1), np.moveaxis(outputs, -1, 1)
+    if inputs.shape[2:] != outputs.shape[2:] or inputs.shape[2:] != mesh.shape[:-1]:
+        raise DatasetError(f"{name}: input grid {inputs.shape[2:]}, output grid "
+                           f"{outputs.shape[2:]} and coordinates {mesh.shape[:-1]} differ")
+    for what, arr in (("inputs", inputs), ("outputs", outputs)):
+        if not np.all(np.isfinite(arr)):
+            raise DatasetError(f"{name}: the {what} contain NaN or Inf")
+    return OperatorData(inputs, outputs, mesh, {**data.attrs, **how})
