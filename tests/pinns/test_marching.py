@@ -69,12 +69,12 @@ def test_cli_solve_with_time_marching(capsys, tmp_path):
     from sciopt.cli._app import main
 
     code = main(["solve", "heat1d", "--param", "modes=1", "--method", "pinn", "--windows", "2",
-                 "--steps", "150", "--lr", "1e-2", "--refine", "gauss-newton",
-                 "--refine-steps", "5", "--width", "8", "--depth", "2", "--points", "64",
+                 "--steps", "200", "--lr", "1e-2", "--width", "8", "--depth", "2",
+                 "--points", "64",
                  "--resolution", "32", "--out", str(tmp_path)])
     assert code == 0
     record = json.loads((tmp_path / "heat1d_pinn.json").read_text())
-    assert record["windows"] == 2 and record["relative_l2_error"] < 1e-2
+    assert record["windows"] == 2 and record["relative_l2_error"] < 5e-2
     assert "time marching, 2 windows" in capsys.readouterr().out
     code = main(["solve", "advection1d", "--method", "lpinn", "--windows", "2", "--out",
                  str(tmp_path)])
