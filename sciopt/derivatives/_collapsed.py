@@ -222,7 +222,7 @@ class _Interpreter:
             return call(*args)
 
         fast = self._rows_linear(eqn, ins, active, outs)
-        js = [] if fast is not None else [self.dense(ins[i][1], values[i]) for i in active]
+        js = [self.dense(ins[i][1], values[i]) for i in active] if fast is None else []
         if fast is not None:
             j_out = [fast]
         elif all(j is None for j in js):
