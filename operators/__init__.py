@@ -2,19 +2,34 @@
 
 `FNO` (1D / 2D Fourier neural operator, `SpectralConv`) and `DeepONet` (branch / trunk,
 multiple outputs, Cartesian-product evaluation), `MultiONet` (branch and trunk combined at
-several depths, DGNO); DyMixOp follows. `operator_pairs` takes input/output pairs from a
-`sciopt data generate` file; `train_operator` / `evaluate` train and score any of them.
+several depths, DGNO) and `DyMixOp` (local-global-mixing layers as latent dynamics);
+`rollout` steps a grid model autoregressively. `operator_pairs` takes input/output pairs from a
+`sciopt data generate` file; `train_operator` / `evaluate` train and score any of them;
+`model_spec` / `build_model` make one by name, `save_model` / `load_model` store it.
 """
 
 from ._data import OperatorData as OperatorData
 from ._data import operator_pairs as operator_pairs
 from ._deeponet import DeepONet as DeepONet
+from ._dymixop import DifferenceStencil as DifferenceStencil
+from ._dymixop import DyMixOp as DyMixOp
+from ._dymixop import LGMLayer as LGMLayer
 from ._fno import FNO as FNO
 from ._fno import SpectralConv as SpectralConv
 from ._fno import count_parameters as count_parameters
+from ._io import MODELS as MODELS
+from ._io import build_model as build_model
+from ._io import load_model as load_model
+from ._io import model_spec as model_spec
+from ._io import save_model as save_model
 from ._multionet import MultiONet as MultiONet
+from ._normalize import Normalized as Normalized
+from ._normalize import channel_statistics as channel_statistics
+from ._normalize import normalized as normalized
 from ._train import check_compatible as check_compatible
 from ._train import evaluate as evaluate
+from ._train import inference_seconds as inference_seconds
 from ._train import predict as predict
 from ._train import relative_l2 as relative_l2
+from ._train import rollout as rollout
 from ._train import train_operator as train_operator

@@ -36,6 +36,12 @@ class OperatorData:
     def grid(self) -> tuple[int, ...]:
         return tuple(self.inputs.shape[2:])
 
+    def astype(self, dtype) -> OperatorData:
+        """The same pairs with inputs, outputs and coordinates in `dtype`."""
+        return dataclasses.replace(self, inputs=self.inputs.astype(dtype),
+                                   outputs=self.outputs.astype(dtype),
+                                   coords=self.coords.astype(dtype))
+
     def select(self, index) -> OperatorData:
         index = np.asarray(index)
         return dataclasses.replace(self, inputs=self.inputs[index],

@@ -128,6 +128,10 @@ class FNO(eqx.Module):
         self.project = [pointwise(keys[-2], width, projection),
                         pointwise(keys[-1], projection, out_channels)]
 
+    @property
+    def out_channels(self) -> int:
+        return self.project[-1].out_channels
+
     def __call__(self, u: Float[Array, "c ..."]) -> Float[Array, "o ..."]:
         if u.ndim != self.dim + 1 or u.shape[0] != self.in_channels:
             raise ValueError(f"FNO expects [{self.in_channels}, *{self.dim} grid axes]; got "

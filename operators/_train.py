@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +18,32 @@ from sciopt.train import ArrayBatches, FitResult, fit
 
 from ._data import OperatorData
 from ._deeponet import DeepONet
+from ._dymixop import DyMixOp
 from ._fno import FNO
 from ._multionet import MultiONet
+from ._normalize import Normalized
+
+GRID_MODELS = (FNO, DyMixOp)  # fields on a grid in, fields on the same grid out
 
 
 def check_compatible(model: eqx.Module, data: OperatorData) -> None:
     """Raise a `ValueError` naming the mismatch if `model` cannot map `data`'s inputs to its
     outputs (channels, sensor count, output fields, coordinate dimension)."""
     c_in, c_out, grid = data.inputs.shape[1], data.outputs.shape[1], data.grid
-    if isinstance(model, FNO):
+    if isinstance(model, Normalized):
+        if len(model.in_mean) != c_in or len(model.out_mean) != c_out:
+            raise ValueError(f"the model normalises {len(model.in_mean)} input and "
+                             f"{len(model.out_mean)} output channel(s); the data has {c_in} "
+                             f"and {c_out}")
+        return check_compatible(model.model, data)
+    if isinstance(model, GRID_MODELS):
+        name = type(model).__name__
         if model.in_channels != c_in or model.dim != len(grid):
-            raise ValueError(f"the FNO takes {model.in_channels} channel(s) on a "
+            raise ValueError(f"the {name} takes {model.in_channels} channel(s) on a "
                              f"{model.dim}D grid; the data has {c_in} on {grid}")
-        out = model.project[-1].out_channels
-        if out != c_out:
-            raise ValueError(f"the FNO returns {out} channel(s); the data has {c_out}")
+        if model.out_channels != c_out:
+            raise ValueError(f"the {name} returns {model.out_channels} channel(s); the data "
+                             f"has {c_out}")
         return
     if isinstance(model, DeepONet | MultiONet):
         sensors = int(np.prod(data.inputs.shape[1:]))
@@ -51,7 +63,14 @@ def check_compatible(model: eqx.Module, data: OperatorData) -> None:
 def predict(model: eqx.Module, inputs: Float[Array, "n c *grid"],
             coords: Float[Array, "*grid d"]) -> Float[Array, "n o *grid"]:
     """The model's outputs for a batch of inputs on the grid of `coords`."""
-    if isinstance(model, FNO):
+    if isinstance(model, Normalized):
+        def column(values):
+            return jnp.asarray(values, inputs.dtype).reshape(-1, *[1] * (inputs.ndim - 2))
+
+        scaled = (inputs - column(model.in_mean)) / column(model.in_std)
+        out = predict(model.model, scaled, coords)
+        return out * column(model.out_std) + column(model.out_mean)
+    if isinstance(model, GRID_MODELS):
         return jax.vmap(model)(inputs)
     grid = coords.shape[:-1]
     points = coords.reshape(-1, coords.shape[-1])
@@ -109,3 +128,39 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     return fit(loss, model, optax.adamw(schedule, weight_decay=weight_decay), source, steps,
                key=key, checkpoint_dir=checkpoint_dir, progress=progress, mesh=mesh,
                description=f"{type(model).__name__}", chunk_size=min(200, steps))
+
+
+def rollout(model: eqx.Module, u0: Float[Array, "c ..."], steps: int
+            ) -> Float[Array, "steps c ..."]:
+    """Autoregressive prediction: `u_{k+1} = model(u_k)` for `steps` steps from `u0` (a
+    grid model, possibly `Normalized`, mapping a state to the state one saved time later),
+    as one `lax.scan`."""
+    inner = model.model if isinstance(model, Normalized) else model
+    if not isinstance(inner, GRID_MODELS):
+        raise ValueError(f"rollout needs a grid-to-grid model (FNO, DyMixOp); got "
+                         f"{type(inner).__name__}")
+    steps = positive_int("steps", steps)
+    if inner.in_channels != inner.out_channels:
+        raise ValueError(f"rollout feeds outputs back as inputs; the model maps "
+                         f"{inner.in_channels} channel(s) to {inner.out_channels}")
+
+    def step(u, _):
+        v = predict(model, u[None], jnp.zeros((0,)))[0]  # grid models ignore coords
+        return v, v
+
+    return jax.lax.scan(step, jnp.asarray(u0), None, length=steps)[1]
+
+
+def inference_seconds(model: eqx.Module, data: OperatorData, *, repeats: int = 5) -> float:
+    """Median wall time of one compiled, batched prediction on all of `data`, per sample
+    (compilation excluded)."""
+    check_compatible(model, data)
+    run = eqx.filter_jit(predict)
+    x, c = jnp.asarray(data.inputs), jnp.asarray(data.coords)
+    jax.block_until_ready(run(model, x, c))
+    times = []
+    for _ in range(positive_int("repeats", repeats)):
+        start = time.perf_counter()
+        jax.block_until_ready(run(model, x, c))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) / data.num_samples

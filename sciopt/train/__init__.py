@@ -4,7 +4,9 @@ checkpoints, bitwise resume, a NaN/Inf guard and data-parallel sharding."""
 from ._checkpoint import CheckpointError as CheckpointError
 from ._checkpoint import latest_checkpoint as latest_checkpoint
 from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import read_header as read_header
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._checkpoint import write_state as write_state
 from ._fit import FitResult as FitResult
 from ._fit import NonFiniteError as NonFiniteError
 from ._fit import TrainState as TrainState

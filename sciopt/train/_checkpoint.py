@@ -51,6 +51,14 @@ def checkpoint_path(directory: str | Path, step: int) -> Path:
 def save_checkpoint(directory: str | Path, step: int, state: PyTree,
                     meta: dict[str, Any] | None = None) -> Path:
     """Write `state` as the checkpoint for `step`, atomically. Returns the file's path."""
+    return write_state(checkpoint_path(directory, step), state, step=step, meta=meta)
+
+
+def write_state(path: str | Path, state: PyTree, *, step: int = 0,
+                meta: dict[str, Any] | None = None) -> Path:
+    """Write `state` (any pytree of arrays) to the file `path` atomically, in the
+    checkpoint format: a header with the structure's fingerprint, a checksum and `meta`,
+    then the leaves (`equinox.tree_serialise_leaves`). `load_checkpoint` reads it back."""
     buffer = io.BytesIO()
     eqx.tree_serialise_leaves(buffer, state)
     payload = buffer.getvalue()
@@ -61,7 +69,7 @@ def save_checkpoint(directory: str | Path, step: int, state: PyTree,
         "sciopt_version": __version__,
         "meta": meta or {},
     }
-    path = checkpoint_path(directory, step)
+    path = Path(path)
     with atomic_open(path, "wb") as f:
         f.write(_MAGIC)
         f.write(json.dumps(header).encode() + b"\n")

@@ -145,3 +145,64 @@ def test_models_overfit_tiny_data():
     first, last = _overfit(multi, lambda m: jnp.mean(
         (jax.vmap(lambda u: m.cartesian(u, grid))(u0) - u1) ** 2), 400, 3e-3)
     assert last < 1e-2 * first, (first, last)
+
+
+def test_dymixop_overfits_tiny_data_and_rolls_out():
+    """The heat semigroup on the circle again (u0 -> u(0.1)); `rollout` repeats the learned
+    step as one scan and equals calling the model step by step."""
+    n, k = 32, jnp.fft.rfftfreq(32, 1 / 32)
+    u0 = jnp.concatenate([_band_limited(n, 1, jax.random.key(i)) for i in range(8)])
+    u1 = jnp.fft.irfft(jnp.fft.rfft(u0) * jnp.exp(-(2 * jnp.pi * k) ** 2 * 0.01), n)
+    model = operators.DyMixOp(1, 1, modes=8, hidden=8, layers=2, key=jax.random.key(0))
+    first, last = _overfit(model, lambda m: jnp.mean(
+        (jax.vmap(m)(u0[:, None])[:, 0] - u1) ** 2), 500, 3e-3)
+    assert last < 2e-3 * first, (first, last)
+    path = operators.rollout(model, u0[:1], 3)
+    assert path.shape == (3, 1, n)
+    np.testing.assert_allclose(path[2], model(model(model(u0[:1]))), rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match="grid-to-grid"):
+        operators.rollout(operators.DeepONet(n, 1, key=jax.random.key(0)), u0[:1], 2)
+
+
+def _smooth_pair(n, dim):
+    x = jnp.arange(n) / n
+    g = jnp.meshgrid(*[x] * dim, indexing="ij")
+    return jnp.stack([jnp.sin(2 * jnp.pi * g[0]) + 0.5 * jnp.cos(4 * jnp.pi * g[-1]),
+                      jnp.cos(2 * jnp.pi * (g[0] + g[-1]))])
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_dymixop_shapes_gradients_refinement_and_bad_input(dim):
+    """Shapes and gradients in 1D and 2D; the model is a consistent discretisation of one
+    operator: on a smooth input, its values at shared points approach the finest grid's
+    at first order as the grid is refined (the difference stencils are O(h) accurate), so
+    a model trained on one resolution can be evaluated on another."""
+    model = operators.DyMixOp(2, 3, modes=(4,) * dim, hidden=6, layers=2,
+                              key=jax.random.key(0))
+    apply = eqx.filter_jit(lambda m, v: m(v))
+    u = _smooth_pair(16, dim)
+    assert apply(model, u).shape == (3,) + (16,) * dim
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m(u) ** 2)))(model)
+    leaves = jax.tree.leaves(eqx.filter(grads, eqx.is_inexact_array))
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in leaves)
+    assert float(jnp.abs(grads.gate)) > 0  # the time-scale gate learns
+    finest, sizes = (256, (16, 32, 64)) if dim == 1 else (64, (16, 32))
+    ref = apply(model, _smooth_pair(finest, dim))
+    errors = []
+    for n in sizes:
+        sub = ref[(slice(None),) + (slice(None, None, finest // n),) * dim]
+        errors.append(float(jnp.linalg.norm(apply(model, _smooth_pair(n, dim)) - sub)
+                            / jnp.linalg.norm(sub)))
+    assert all(a > b for a, b in zip(errors, errors[1:], strict=False)), errors
+    assert errors[-2] / errors[-1] > 1.5, errors  # first order: ~2 per halving of h
+    # The difference stencil annihilates constants.
+    stencil = operators.DifferenceStencil(dim, 2, 2, key=jax.random.key(3))
+    np.testing.assert_allclose(stencil(jnp.full((2,) + (8,) * dim, 3.0)), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="DyMixOp expects"):
+        model(u[:1])
+    with pytest.raises(ValueError, match="too coarse"):
+        model(jnp.ones((2,) + (6,) * dim))
+    with pytest.raises(ValueError, match="odd"):
+        operators.DyMixOp(1, 1, modes=4, kernel_size=2, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="1D and 2D"):
+        operators.DyMixOp(1, 1, modes=(2, 2, 2), key=jax.random.key(0))

@@ -26,7 +26,8 @@ def _models(grid):
     return {"fno": operators.FNO(1, 1, modes=6, width=12, layers=2, projection=24, key=k),
             "deeponet": operators.DeepONet(grid, 1, basis=16, width=24, depth=2, key=k),
             "multionet": operators.MultiONet(grid, 1, width=24, layers=2, sum_layers=2,
-                                             key=k)}
+                                             key=k),
+            "dymixop": operators.DyMixOp(1, 1, modes=6, hidden=8, layers=2, key=k)}
 
 
 def test_pairs_from_a_generated_dataset(burgers):
@@ -37,7 +38,7 @@ def test_pairs_from_a_generated_dataset(burgers):
     np.testing.assert_array_equal(test.inputs[0], burgers.inputs[20])
 
 
-@pytest.mark.parametrize("name", ["fno", "deeponet", "multionet"])
+@pytest.mark.parametrize("name", ["fno", "deeponet", "multionet", "dymixop"])
 def test_training_lowers_the_test_error_and_checkpoints_reload_bitwise(burgers, name,
                                                                        tmp_path):
     train, test = burgers.split(20, 4)

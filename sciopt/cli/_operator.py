@@ -1,0 +1,153 @@
+"""`sciopt train-operator MODEL --data FILE`: train a neural operator on a generated data
+set, report its test error, save the model, its loss curve and a prediction figure."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+NAME = "train-operator"
+HELP = "train a neural operator (fno, deeponet, multionet, dymixop) on a data file"
+EPILOG = ("examples:\n"
+          "  sciopt data generate burgers1d_periodic --samples 1200 --resolution 128 "
+          "--times 2 --t-final 1 --param nu=0.1 --seed 0 --out data/burgers.h5\n"
+          "  sciopt train-operator fno --data data/burgers.h5 --train 1000 --test 200 "
+          "--steps 5000\n"
+          "  sciopt train-operator dymixop --data data/darcy.h5 --option hidden=32 "
+          "--option modes=12\n"
+          "  sciopt train-operator deeponet --data data/burgers.h5 --checkpoint-dir ckpt/don")
+
+
+def configure(p) -> None:
+    p.add_argument("model", help="fno, deeponet, multionet or dymixop")
+    p.add_argument("--data", required=True, help="an HDF5 file from 'sciopt data generate'")
+    p.add_argument("--train", type=int, default=None,
+                   help="training samples, the first of the file (default 80%%)")
+    p.add_argument("--test", type=int, default=None,
+                   help="test samples, those after the training ones (default: the rest)")
+    p.add_argument("--input-time", type=int, default=0,
+                   help="time-dependent sets: index of the input time (default 0)")
+    p.add_argument("--output-time", type=int, default=-1,
+                   help="time-dependent sets: index of the output time (default the last)")
+    p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
+    p.add_argument("--batch-size", type=int, default=20, help="samples per step")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="AdamW learning rate (cosine decay)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a model constructor argument, e.g. width=32, modes=16, hidden=32 "
+                        "(repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation / batch-order seed")
+    p.add_argument("--float32", action="store_true", help="train in float32")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="checkpoints (a re-run resumes from the latest)")
+    p.add_argument("--out", default="results/operator",
+                   help="folder for MODEL.eqx, MODEL.json and the PNGs")
+
+
+def run(args) -> int:
+    import jax
+    import matplotlib
+
+    jax.config.update("jax_enable_x64", not args.float32)
+    matplotlib.use("Agg")
+    import numpy as np
+
+    import operators
+
+    from .._atomic import atomic_open
+    from .._validate import positive_int
+    from ._data import parse_params
+
+    data = operators.operator_pairs(args.data, input_time=args.input_time,
+                                    output_time=args.output_time)
+    data = data.astype(np.float32 if args.float32 else np.float64)
+    n = data.num_samples
+    n_train = positive_int("--train", args.train) if args.train is not None else int(0.8 * n)
+    n_test = positive_int("--test", args.test) if args.test is not None else n - n_train
+    train, test = data.split(n_train, n_test)
+    options = {k: _value(v) for k, v in parse_params(args.option).items()}
+    spec = operators.model_spec(args.model, train, **options)
+    key_model, key_train = jax.random.split(jax.random.key(args.seed))
+    model = operators.build_model(spec, key=key_model)
+    print(f"{args.model}: {operators.count_parameters(model)} parameters; "
+          f"{n_train} train / {n_test} test samples on a {data.grid} grid")
+    start = time.perf_counter()
+    result = operators.train_operator(model, train, steps=args.steps, key=key_train,
+                                      batch_size=args.batch_size, learning_rate=args.lr,
+                                      checkpoint_dir=args.checkpoint_dir)
+    wall = time.perf_counter() - start
+    model = result.model
+    record = {"model": args.model, "spec": spec, "data": str(args.data),
+              "train_samples": n_train, "test_samples": n_test, "steps": args.steps,
+              "parameters": operators.count_parameters(model), "train_seconds": wall,
+              "train_relative_l2": operators.evaluate(model, train),
+              "test_relative_l2": operators.evaluate(model, test),
+              "inference_seconds_per_sample": operators.inference_seconds(model, test)}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = operators.save_model(out / f"{args.model}.eqx", model, spec,
+                                 {"test_relative_l2": record["test_relative_l2"]})
+    record["figures"] = _figures(out, args.model, model, test, np.asarray(result.losses))
+    with atomic_open(out / f"{args.model}.json", "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{args.model}: test relative L2 {record['test_relative_l2']:.3e} (train "
+          f"{record['train_relative_l2']:.3e}) after {args.steps} steps in {wall:.1f} s; "
+          f"inference {1e3 * record['inference_seconds_per_sample']:.3f} ms/sample")
+    print(f"saved {saved}, {out / (args.model + '.json')} and the figures")
+    return 0
+
+
+def _value(text: str):
+    """A constructor argument from the command line: an int, a float, a comma-separated
+    list of ints (e.g. `modes=12,12`) or a string."""
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    if "," in text:
+        try:
+            return [int(v) for v in text.split(",")]
+        except ValueError:
+            raise ValueError(f"--option: cannot read {text!r} as a list of integers") from None
+    return text
+
+
+def _figures(out: Path, name: str, model, test, losses) -> list[str]:
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import operators
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(losses)
+    ax.set_xlabel("step")
+    ax.set_ylabel("mean relative L2 (batch)")
+    ax.set_title(f"{name}: training loss")
+    fig.tight_layout()
+    curve = out / f"{name}_loss.png"
+    fig.savefig(curve, dpi=120)
+    plt.close(fig)
+
+    pred = np.asarray(operators.predict(model, jnp.asarray(test.inputs[:1]),
+                                        jnp.asarray(test.coords)))[0, 0]
+    true = test.outputs[0, 0]
+    panels = [("input", test.inputs[0, 0]), ("reference", true), ("prediction", pred),
+              ("error", pred - true)]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    for ax, (title, field) in zip(axes, panels, strict=True):
+        if field.ndim == 1:
+            ax.plot(test.coords[:, 0], field)
+        else:
+            im = ax.imshow(field.T, origin="lower", cmap="RdBu_r" if title == "error"
+                           else "viridis")
+            fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.set_title(title)
+    fig.suptitle(f"{name}: first test sample")
+    fig.tight_layout()
+    sample = out / f"{name}_sample.png"
+    fig.savefig(sample, dpi=120)
+    plt.close(fig)
+    return [str(curve), str(sample)]
