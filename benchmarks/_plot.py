@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,3 +23,18 @@ def save(fig, path: Path) -> str:
     fig.savefig(path)
     plt.close(fig)
     return str(path)
+
+
+def loss_curves(curves: dict, path: Path, *, ylabel: str, smooth: bool = False,
+                size: tuple[float, float] = (6.0, 4.0)) -> str:
+    """One semilog line per `label -> losses`; `smooth` averages over ~1% of the steps."""
+    fig, ax = figure(*size)
+    for label, losses in curves.items():
+        if smooth:
+            window = max(1, len(losses) // 100)
+            losses = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.semilogy(losses, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=6)
+    return save(fig, path)

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
+from _plot import loss_curves  # noqa: E402
 
 import operators  # noqa: E402
 from sciopt import data as sdata  # noqa: E402
@@ -114,10 +114,9 @@ def _solver_seconds(name: str, test: operators.OperatorData) -> float:
     return float(np.median(walls)) / test.num_samples
 
 
-def _rollout_error(model, path: Path, test_index: np.ndarray) -> float:
-    """Mean relative L2 of the autoregressive rollout from t_0 over every saved time."""
-    data = sdata.read_dataset(path)
-    traj = np.moveaxis(np.asarray(data.tensor)[test_index], -1, 2)  # [n, T, c, *grid]
+def _rollout_error(model, traj: np.ndarray) -> float:
+    """Mean relative L2 of the autoregressive rollout from t_0 over every saved time of
+    the trajectories `[n, T, c, *grid]`."""
     steps = traj.shape[1] - 1
     pred = jax.vmap(lambda u: operators.rollout(model, u, steps))(jnp.asarray(traj[:, 0]))
     return float(jnp.mean(operators.relative_l2(pred.reshape(len(traj), -1),
@@ -157,6 +156,12 @@ def run(config: dict) -> dict:
             train, test = _pairs(name, path, n_train, n_test)
             train, test = train.astype(np.float64), test.astype(np.float64)
             solver_s = _solver_seconds(name, test)
+            traj = None
+            if name in GRID_ONLY:  # whole test trajectories, [n, T, c, *grid]
+                tensor = np.asarray(sdata.read_dataset(path).tensor)
+                per_traj = tensor.shape[1] - 1
+                index = np.arange(n_train // per_traj, (n_train + n_test) // per_traj)
+                traj = np.moveaxis(tensor[index], -1, 2)
             for model_name in models:
                 if name in GRID_ONLY and model_name not in ("fno", "dymixop"):
                     continue
@@ -176,11 +181,7 @@ def run(config: dict) -> dict:
                 wall = time.perf_counter() - start
                 err = operators.evaluate(result.model, test)
                 infer_s = operators.inference_seconds(result.model, test)
-                rollout = "—"
-                if name in GRID_ONLY:
-                    per_traj = len(sdata.read_dataset(path).t) - 1
-                    index = np.arange(n_train // per_traj, (n_train + n_test) // per_traj)
-                    rollout = _rollout_error(result.model, path, index)
+                rollout = "—" if traj is None else _rollout_error(result.model, traj)
                 label = f"{name} {model_name}"
                 metrics[label] = err
                 curves[label] = np.asarray(result.losses)
@@ -188,15 +189,8 @@ def run(config: dict) -> dict:
                              steps, wall, operators.evaluate(result.model, train), err,
                              anchors.get(model_name, "—"), rollout, 1e3 * infer_s,
                              1e3 * solver_s, solver_s / infer_s])
-    fig, ax = figure(7, 4.5)
-    for label, losses in curves.items():
-        window = max(1, len(losses) // 100)
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        ax.semilogy(smooth, label=label)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss (mean relative L2, batch)")
-    ax.legend(fontsize=6)
-    png = save(fig, out_dir / "operator_losses.png")
+    png = loss_curves(curves, out_dir / "operator_losses.png", smooth=True, size=(7, 4.5),
+                      ylabel="training loss (mean relative L2, batch)")
     return {
         "title": "Neural operators (operators)",
         "summary": "Test relative L2: " + ", ".join(f"{k} {v:.2e}" for k, v in

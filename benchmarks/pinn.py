@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
+from _plot import loss_curves  # noqa: E402
 
 import pinns  # noqa: E402
 from sciopt import problems  # noqa: E402
@@ -171,13 +171,7 @@ def run(config: dict) -> dict:
                          "—" if memory is None else round(memory, 1)])
             metrics[label] = err
             curves[label] = np.concatenate(losses)
-    fig, ax = figure()
-    for label, losses in curves.items():
-        ax.semilogy(losses, label=label)
-    ax.set_xlabel("step")
-    ax.set_ylabel("total loss")
-    ax.legend(fontsize=6)
-    png = save(fig, out_dir / "pinn_losses.png")
+    png = loss_curves(curves, out_dir / "pinn_losses.png", ylabel="total loss")
     return {
         "title": "PINNs (pinns, sciopt.optim)",
         "summary": "Relative L2 errors: " + ", ".join(f"{k} {v:.2e}" for k, v in

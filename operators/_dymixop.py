@@ -74,11 +74,6 @@ class PeriodicConv(eqx.Module):
         return out
 
 
-def _conv(dim: int, c_in: int, c_out: int, size: int, key: PRNGKeyArray, *,
-          bias: bool = True) -> PeriodicConv:
-    return PeriodicConv(dim, c_in, c_out, size, key=key, bias=bias)
-
-
 def _spacing(shape: tuple[int, ...]) -> float:
     """The grid spacing on the unit period: `1 / n` (geometric mean over the axes)."""
     return math.prod(1.0 / n for n in shape) ** (1.0 / len(shape))
@@ -108,7 +103,7 @@ class DifferenceStencil(eqx.Module):
     conv: PeriodicConv
 
     def __init__(self, dim: int, c_in: int, c_out: int, *, key: PRNGKeyArray):
-        self.conv = _conv(dim, c_in, c_out, 3, key, bias=False)
+        self.conv = PeriodicConv(dim, c_in, c_out, 3, key=key, bias=False)
 
     def __call__(self, c: Float[Array, "i ..."]) -> Float[Array, "o ..."]:
         w = self.conv.weight
@@ -136,12 +131,13 @@ class LGMLayer(eqx.Module):
                  a_kernel_size: int, linear: int, nonlinear: int, key: PRNGKeyArray):
         keys = iter(jax.random.split(key, 2 * linear + 2 * nonlinear + 2))
         c = channels
-        self.linear = [(_conv(dim, c, c, kernel_size, next(keys)),
+        self.linear = [(PeriodicConv(dim, c, c, kernel_size, key=next(keys)),
                         DifferenceStencil(dim, c, c, key=next(keys))) for _ in range(linear)]
         self.nonlinear = [(SpectralConv(c, c, modes, key=next(keys)),
-                           _conv(dim, c, c, kernel_size, next(keys))) for _ in range(nonlinear)]
-        self.closure = (_conv(dim, c, 2 * c, a_kernel_size, next(keys)),
-                        _conv(dim, 2 * c, c, a_kernel_size, next(keys)))
+                           PeriodicConv(dim, c, c, kernel_size, key=next(keys)))
+                          for _ in range(nonlinear)]
+        self.closure = (PeriodicConv(dim, c, 2 * c, a_kernel_size, key=next(keys)),
+                        PeriodicConv(dim, 2 * c, c, a_kernel_size, key=next(keys)))
 
     def __call__(self, c: Float[Array, "c ..."]) -> Float[Array, "c ..."]:
         mixed = sum(g(c) * k(c) for g, k in self.nonlinear)
@@ -212,13 +208,14 @@ class DyMixOp(eqx.Module):
         positive_int("nonlinear", nonlinear, allow_zero=True)
         d = len(modes)
         k = jax.random.split(key, layers + 6)
-        self.lift = (_conv(d, in_channels + 2 * d, 2 * hidden, kernel_size, k[0]),
-                     _conv(d, 2 * hidden, hidden, kernel_size, k[1]))
+        self.lift = (PeriodicConv(d, in_channels + 2 * d, 2 * hidden, kernel_size,
+                                  key=k[0]),
+                     PeriodicConv(d, 2 * hidden, hidden, kernel_size, key=k[1]))
         self.layers = [LGMLayer(d, hidden, modes=modes, kernel_size=kernel_size,
                                 a_kernel_size=a_kernel_size, linear=linear,
                                 nonlinear=nonlinear, key=kk) for kk in k[6:]]
-        self.project = (_conv(d, hidden, 2 * hidden, kernel_size, k[2]),
-                        _conv(d, 2 * hidden, out_channels, kernel_size, k[3]))
+        self.project = (PeriodicConv(d, hidden, 2 * hidden, kernel_size, key=k[2]),
+                        PeriodicConv(d, 2 * hidden, out_channels, kernel_size, key=k[3]))
         dtype = jnp.result_type(float)
         self.gate = jnp.zeros((), dtype)
         bound = 1.0 / math.sqrt(layers)  # PyTorch's default for a 1 x 1 convolution
