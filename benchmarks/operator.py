@@ -66,9 +66,9 @@ MODELS = {
     "fno": {"width": 32, "layers": 4, "projection": 64},
     "dymixop": {"hidden": 24, "layers": 4},
 }
-SCHEDULE = {"burgers_128": (4000, 20, 1e-3), "burgers_1024": (1500, 20, 1e-3),
-            "darcy_29": (2000, 20, 1e-3), "darcy_85": (500, 10, 2e-3),
-            "navier_stokes_32": (2000, 20, 1e-3)}
+SCHEDULE = {"burgers_128": (4000, 20, 3e-3), "burgers_1024": (1500, 20, 3e-3),
+            "darcy_29": (2000, 20, 3e-3), "darcy_85": (500, 10, 3e-3),
+            "navier_stokes_32": (2000, 20, 3e-3)}
 # GPU configuration (chosen when JAX's default backend is a GPU): the papers' sizes, 500
 # epochs of 1000 samples in batches of 20 (the FNO paper's schedule).
 GPU_MODELS = {

@@ -12,13 +12,9 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_int
-
-
-def _complex_dtype():
-    return jnp.result_type(1j * jnp.ones((), jnp.result_type(float)))
 
 
 class SpectralConv(eqx.Module):
@@ -31,7 +27,7 @@ class SpectralConv(eqx.Module):
     same points — the source of FNO's zero-shot super-resolution.
     """
 
-    weights: Complex[Array, "o i ..."]
+    weights: Float[Array, "2 o i ..."]
     modes: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, in_channels: int, out_channels: int, modes: tuple[int, ...], *,
@@ -42,11 +38,10 @@ class SpectralConv(eqx.Module):
         # Every axis but the last keeps modes 0..m-1 and -m..-1; the last keeps 0..m-1.
         shape = (out_channels, in_channels, *[2 * m for m in self.modes[:-1]], self.modes[-1])
         scale = 1.0 / (in_channels * out_channels)
-        k_re, k_im = jax.random.split(key)
-        dtype = jnp.result_type(float)
-        self.weights = (scale * (jax.random.uniform(k_re, shape, dtype)
-                                 + 1j * jax.random.uniform(k_im, shape, dtype))
-                        ).astype(_complex_dtype())
+        # Real and imaginary parts are stored as two real arrays: JAX's gradient of a real
+        # loss with respect to a complex leaf is the conjugate of the descent direction, so
+        # optax would step the imaginary parts uphill.
+        self.weights = scale * jax.random.uniform(key, (2, *shape), jnp.result_type(float))
 
     def _kept(self, spectrum: Array) -> Array:
         """The kept block of an rfftn spectrum `[c, n_1, (n_2,) n_last // 2 + 1]`."""
@@ -68,7 +63,8 @@ class SpectralConv(eqx.Module):
                                  f"Fourier modes (need at least 2 * modes per axis)")
         axes = tuple(range(1, d + 1))
         spectrum = jnp.fft.rfftn(v, axes=axes, norm="forward")
-        mixed = jnp.einsum("oi...,i...->o...", self.weights, self._kept(spectrum))
+        weights = jax.lax.complex(self.weights[0], self.weights[1])
+        mixed = jnp.einsum("oi...,i...->o...", weights, self._kept(spectrum))
         full = jnp.zeros((mixed.shape[0], *shape[:-1], shape[-1] // 2 + 1), mixed.dtype)
         last = self.modes[-1]
         if d == 1:
