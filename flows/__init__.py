@@ -1,1 +1,14 @@
-"""flows: a layer-1 method package of sciopt; its public API arrives with its issue."""
+"""flows: optimal transport (Sinkhorn family) and, as their issues land, Schrödinger bridges,
+rectified flow and Wasserstein gradient flows.
+
+`sciopt` is the core; `flows` imports it and never `operators` or `pinns`."""
+
+from ._geometry import AbstractGeometry as AbstractGeometry
+from ._geometry import Geometry as Geometry
+from ._geometry import PointCloud as PointCloud
+from ._geometry import SqEuclidean as SqEuclidean
+from ._sinkhorn import LinearProblem as LinearProblem
+from ._sinkhorn import Sinkhorn as Sinkhorn
+from ._sinkhorn import SinkhornOutput as SinkhornOutput
+from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
+from ._sinkhorn import solve_ot as solve_ot
