@@ -7,6 +7,10 @@ from ._geometry import AbstractGeometry as AbstractGeometry
 from ._geometry import Geometry as Geometry
 from ._geometry import PointCloud as PointCloud
 from ._geometry import SqEuclidean as SqEuclidean
+from ._light_sb import LightSB as LightSB
+from ._light_sb import bw2_uvp as bw2_uvp
+from ._light_sb import gaussian_bridge_conditional as gaussian_bridge_conditional
+from ._light_sb import train_light_sb as train_light_sb
 from ._sinkhorn import LinearProblem as LinearProblem
 from ._sinkhorn import Sinkhorn as Sinkhorn
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
