@@ -11,6 +11,9 @@ from ._light_sb import LightSB as LightSB
 from ._light_sb import bw2_uvp as bw2_uvp
 from ._light_sb import gaussian_bridge_conditional as gaussian_bridge_conditional
 from ._light_sb import train_light_sb as train_light_sb
+from ._rectified_flow import RectifiedFlow as RectifiedFlow
+from ._rectified_flow import reflow_sampler as reflow_sampler
+from ._rectified_flow import train_rectified_flow as train_rectified_flow
 from ._sinkhorn import LinearProblem as LinearProblem
 from ._sinkhorn import Sinkhorn as Sinkhorn
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
