@@ -217,6 +217,8 @@ def run(config: dict) -> dict:
                              steps, wall, operators.evaluate(result.model, train), err,
                              anchors.get(model_name, "—"), rollout, superres, 1e3 * infer_s,
                              1e3 * solver_s, solver_s / infer_s])
+                # A long run keeps what it has measured if it is stopped part-way.
+                (out_dir / "operator_partial.json").write_text(json.dumps(rows, default=str))
     png = loss_curves(curves, out_dir / "operator_losses.png", smooth=True, size=(7, 4.5),
                       ylabel="training loss (mean relative L2, batch)")
     return {
