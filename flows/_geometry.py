@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciopt.kernels import kernel_logsumexp, kernel_matvec, squared_distances
+from sciopt.kernels import kernel_logsumexp, kernel_matvec, pairwise, squared_distances
 
 Cost = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
@@ -36,11 +36,10 @@ class SqEuclidean(eqx.Module):
         return squared_distances(x, y)
 
 
-def _cost_block(cost: Cost, x: Array, y: Array) -> Array:
-    block = getattr(cost, "block", None)
-    if block is not None:
-        return block(x, y)
-    return jax.vmap(jax.vmap(cost, (None, 0)), (0, None))(x, y)
+def _costs(cost: Cost, rows: Array, cols: Array, transpose: bool) -> Array:
+    """`c(row, col)` for a block pair, or `c(col, row)` laid out `[rows, cols]` when the
+    rows are y points (`transpose`)."""
+    return pairwise(cost, cols, rows).T if transpose else pairwise(cost, rows, cols)
 
 
 class _Score(eqx.Module):
@@ -50,15 +49,11 @@ class _Score(eqx.Module):
     cost: Cost = eqx.field(static=True)
     transpose: bool = eqx.field(static=True)
 
-    def _c(self, a, b):
-        return (_cost_block(self.cost, b, a).T if self.transpose
-                else _cost_block(self.cost, a, b))
-
     def __call__(self, a, b):
         return self.block(a[None], b[None])[0, 0]
 
     def block(self, a, b):
-        return -self._c(a[:, :-1], b[:, :-1]) * a[:, -1:]
+        return -_costs(self.cost, a[:, :-1], b[:, :-1], self.transpose) * a[:, -1:]
 
 
 class _PlanKernel(eqx.Module):
@@ -73,9 +68,7 @@ class _PlanKernel(eqx.Module):
         return self.block(a[None], b[None])[0, 0]
 
     def block(self, a, b):
-        pa, pb = a[:, :-2], b[:, :-2]
-        c = (_cost_block(self.cost, pb, pa).T if self.transpose
-             else _cost_block(self.cost, pa, pb))
+        c = _costs(self.cost, a[:, :-2], b[:, :-2], self.transpose)
         out = jnp.exp(a[:, -2:-1] + b[:, -2][None, :] - c * a[:, -1:])
         return out * c if self.times_cost else out
 
@@ -222,4 +215,4 @@ class PointCloud(AbstractGeometry):
                              block_size=self.block_size)
 
     def cost_matrix(self):
-        return _cost_block(self.cost_fn, self.x, self.y)
+        return pairwise(self.cost_fn, self.x, self.y)

@@ -227,7 +227,7 @@ class SinkhornOutput(eqx.Module):
     def transport_cost(self) -> Float[Array, ""]:
         """`<C, P>`, streamed."""
         alpha, beta = self._log_weights()
-        n, m = self.problem.geom.shape
+        m = self.problem.geom.shape[1]
         return jnp.sum(self.problem.geom.plan_apply(alpha, beta, self.epsilon,
                                                     jnp.ones(m, self.f.dtype),
                                                     times_cost=True))

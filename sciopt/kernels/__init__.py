@@ -1,6 +1,7 @@
 """Particle interactions without N x M memory: blocked kernel matvecs and streaming
 logsumexp, with blocked gradients and optional sharding over a device mesh."""
 
+from ._blocked import pairwise as pairwise
 from ._interactions import GaussianKernel as GaussianKernel
 from ._interactions import SquaredDistanceScore as SquaredDistanceScore
 from ._interactions import gaussian_kernel as gaussian_kernel
