@@ -1,5 +1,6 @@
-"""flows: optimal transport (Sinkhorn family) and, as their issues land, Schrödinger bridges,
-rectified flow and Wasserstein gradient flows.
+"""flows: optimal transport (Sinkhorn family), Schrödinger bridges (Light SB), rectified flow,
+and particle methods for Wasserstein gradient flows (mean-field Langevin, over- and
+underdamped; symmetric MFL for minimax problems; SVGD and mirrored SVGD).
 
 `sciopt` is the core; `flows` imports it and never `operators` or `pinns`."""
 
@@ -7,10 +8,19 @@ from ._geometry import AbstractGeometry as AbstractGeometry
 from ._geometry import Geometry as Geometry
 from ._geometry import PointCloud as PointCloud
 from ._geometry import SqEuclidean as SqEuclidean
+from ._langevin import MeanFieldEnergy as MeanFieldEnergy
+from ._langevin import MeanFieldLangevin as MeanFieldLangevin
+from ._langevin import UnderdampedMeanFieldLangevin as UnderdampedMeanFieldLangevin
+from ._langevin import langevin as langevin
 from ._light_sb import LightSB as LightSB
 from ._light_sb import bw2_uvp as bw2_uvp
 from ._light_sb import gaussian_bridge_conditional as gaussian_bridge_conditional
 from ._light_sb import train_light_sb as train_light_sb
+from ._minimax import MinimaxGame as MinimaxGame
+from ._minimax import MinimaxTrajectory as MinimaxTrajectory
+from ._minimax import SymmetricMFL as SymmetricMFL
+from ._minimax import minimax_langevin as minimax_langevin
+from ._particles import ParticleTrajectory as ParticleTrajectory
 from ._rectified_flow import RectifiedFlow as RectifiedFlow
 from ._rectified_flow import reflow_sampler as reflow_sampler
 from ._rectified_flow import train_rectified_flow as train_rectified_flow
@@ -19,3 +29,6 @@ from ._sinkhorn import Sinkhorn as Sinkhorn
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
 from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
 from ._sinkhorn import solve_ot as solve_ot
+from ._svgd import SVGD as SVGD
+from ._svgd import median_bandwidth as median_bandwidth
+from ._svgd import svgd as svgd

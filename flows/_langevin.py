@@ -1,0 +1,243 @@
+"""Mean-field Langevin dynamics, overdamped and underdamped, for free energies
+`F(mu) + lambda Ent(mu)` with `F(mu) = ∫ V dmu + 1/2 ∫∫ W(x, y) dmu(x) dmu(y) + G(mu)`.
+
+N particles follow
+
+    dX_i = -grad (dF/dmu)(mu_N)(X_i) dt + sqrt(2 lambda) dW_i                  (overdamped)
+    dX_i = V_i dt,  dV_i = -gamma V_i dt - grad (dF/dmu)(mu_N)(X_i) dt
+           + sqrt(2 gamma lambda) dW_i                                             (underdamped)
+
+with `mu_N` the empirical measure. The interaction term goes through
+`sciopt.kernels.kernel_matvec` (blocked, no N x N array, optional device mesh); the time
+stepping is diffrax's: an additive-noise SRK (ShARK) for the overdamped system and the
+underdamped Langevin solvers (QUICSORT, ShOULD, ALIGN) for the kinetic one.
+
+References: Mei, Montanari & Nguyen, "A mean field view of the landscape of two-layer neural
+networks" (PNAS 2018); Nitanda, Wu & Suzuki, "Convex analysis of the mean field Langevin
+dynamics" (AISTATS 2022); Chizat, "Mean-field Langevin dynamics: exponential convergence and
+annealing" (TMLR 2022); Fu & Wilson, "Mean-field underdamped Langevin dynamics and its
+spacetime discretization" (ICML 2024); Foster, dos Reis & Strange, "High order splitting
+methods for SDEs satisfying a commutativity condition" (2023, QUICSORT / ShOULD).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciopt._validate import positive_float
+from sciopt.kernels import kernel_matvec
+
+from ._particles import ParticleTrajectory, check_function, check_particles, interaction_force
+
+
+class MeanFieldEnergy(eqx.Module):
+    """The energy part of a mean-field free energy (the dynamics add `lambda Ent(mu)`):
+
+        F(mu) = ∫ V dmu + 1/2 ∫∫ W(x, y) dmu(x) dmu(y) + G(mu).
+
+    **Arguments:**
+
+    - `potential`: `V(x [d]) -> scalar`, or `None`.
+    - `interaction`: `W(x [d], y [d]) -> scalar`, symmetric (`W(x, y) = W(y, x)`), or
+      `None`. Its forces are summed in blocks by `sciopt.kernels` (memory O(N d + block^2)).
+    - `functional`: `G(particles [N, d]) -> scalar`, any functional evaluated on the
+      empirical measure (e.g. the risk of a mean-field two-layer network whose neurons are
+      the particles), or `None`. Its first variation's gradient at particle i is
+      `N grad_{x_i} G`.
+    - `block_size`, `mesh`: passed to `sciopt.kernels.kernel_matvec` for the interaction.
+    """
+
+    potential: Callable | None = None
+    interaction: Callable | None = None
+    functional: Callable | None = None
+    block_size: int | None = eqx.field(static=True, default=None)
+    mesh: jax.sharding.Mesh | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.potential is None and self.interaction is None and self.functional is None:
+            raise ValueError("MeanFieldEnergy needs at least one of potential, interaction "
+                             "and functional")
+
+    def check(self, x: Float[Array, "N d"]) -> None:
+        """Trace each term once on `x` and raise a clear error if one does not return a
+        scalar."""
+        if self.potential is not None:
+            check_function("potential", self.potential, x[0])
+        if self.interaction is not None:
+            check_function("interaction", self.interaction, x[0], x[0])
+        if self.functional is not None:
+            check_function("functional", self.functional, x)
+
+    def value(self, x: Float[Array, "N d"]) -> Float[Array, ""]:
+        """`F(mu_N)` for the empirical measure of `x` (the interaction's double sum is
+        blocked)."""
+        n = x.shape[0]
+        total = jnp.zeros((), x.dtype)
+        if self.potential is not None:
+            total = total + jnp.mean(jax.vmap(self.potential)(x))
+        if self.interaction is not None:
+            inner = kernel_matvec(self.interaction, x, x, jnp.full(n, 1.0 / n, x.dtype),
+                                  block_size=self.block_size, mesh=self.mesh)
+            total = total + 0.5 * jnp.mean(inner)
+        if self.functional is not None:
+            total = total + self.functional(x)
+        return total
+
+    def force(self, x: Float[Array, "N d"]) -> Float[Array, "N d"]:
+        """`-grad (dF/dmu)(mu_N)(x_i)` for every particle."""
+        n = x.shape[0]
+        f = jnp.zeros_like(x)
+        if self.potential is not None:
+            f = f - jax.vmap(jax.grad(self.potential))(x)
+        if self.interaction is not None:
+            f = f + interaction_force(self.interaction, x, x, jnp.full(n, 1.0 / n, x.dtype),
+                                      block_size=self.block_size, mesh=self.mesh)
+        if self.functional is not None:
+            f = f - n * jax.grad(self.functional)(x)
+        return f
+
+
+class MeanFieldLangevin(eqx.Module):
+    """Overdamped mean-field Langevin dynamics
+    `dX = -grad (dF/dmu)(X) dt + sqrt(2 lambda) dW`.
+
+    **Arguments:**
+
+    - `temperature`: lambda >= 0 (0 gives the deterministic Wasserstein gradient flow of F
+      for particles).
+    - `dt`: the step (shortened so that a whole number of steps reaches `t1`).
+    - `solver`: a diffrax solver for additive noise; default `diffrax.ShARK()` (strong order
+      1.5 with space-time Lévy area). `diffrax.Euler()` is Euler–Maruyama.
+
+    Reference: Mei, Montanari & Nguyen (PNAS 2018); Nitanda, Wu & Suzuki (AISTATS 2022).
+    """
+
+    temperature: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    solver: diffrax.AbstractSolver = diffrax.ShARK()
+
+    def __init__(self, temperature: float, dt: float, solver: diffrax.AbstractSolver | None = None):
+        self.temperature = positive_float("temperature", temperature, allow_zero=True)
+        self.dt = positive_float("dt", dt)
+        self.solver = diffrax.ShARK() if solver is None else solver
+
+
+class UnderdampedMeanFieldLangevin(eqx.Module):
+    """Underdamped (kinetic) mean-field Langevin dynamics
+    `dX = V dt, dV = -gamma V dt - grad (dF/dmu)(X) dt + sqrt(2 gamma lambda) dW`; its
+    stationary law has positions `∝ exp(-(dF/dmu)/lambda)` (self-consistently) and
+    velocities `N(0, lambda I)`.
+
+    **Arguments:**
+
+    - `temperature`: lambda > 0.
+    - `dt`: the step.
+    - `friction`: gamma > 0.
+    - `solver`: one of diffrax's underdamped Langevin solvers; default
+      `diffrax.QUICSORT(0.1)`.
+
+    Reference: Fu & Wilson, "Mean-field underdamped Langevin dynamics and its spacetime
+    discretization" (ICML 2024); the solvers are diffrax's (Foster, dos Reis & Strange 2023).
+    """
+
+    temperature: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    friction: float = eqx.field(static=True)
+    solver: diffrax.AbstractSolver = diffrax.QUICSORT(0.1)
+
+    def __init__(self, temperature: float, dt: float, friction: float = 1.0,
+                 solver: diffrax.AbstractSolver | None = None):
+        self.temperature = positive_float("temperature", temperature)
+        self.dt = positive_float("dt", dt)
+        self.friction = positive_float("friction", friction)
+        self.solver = diffrax.QUICSORT(0.1) if solver is None else solver
+
+
+def _grid(t1: float, dt: float, saveat) -> tuple[int, Array]:
+    t1 = positive_float("t1", t1)
+    steps = max(1, math.ceil(t1 / dt - 1e-9))
+    ts = jnp.array([0.0, t1]) if saveat is None else jnp.asarray(saveat, float)
+    if ts.ndim != 1 or ts.size == 0 or not bool(jnp.all(jnp.diff(ts) >= 0)):
+        raise ValueError(f"saveat must be a non-decreasing 1-D array of times; got {saveat!r}")
+    if float(ts[0]) < 0 or float(ts[-1]) > t1 * (1 + 1e-12):
+        raise ValueError(f"saveat times must lie in [0, t1 = {t1}]; got [{float(ts[0])}, "
+                         f"{float(ts[-1])}]")
+    return steps, ts
+
+
+@eqx.filter_jit
+def _solve(energy, method, x0, v0, t1, steps, ts, key):
+    dt = t1 / steps
+    shape = x0.shape
+    saveat = diffrax.SaveAt(ts=ts.astype(x0.dtype))
+    common = dict(t0=0.0, t1=t1, dt0=dt, saveat=saveat, max_steps=steps + 1,
+                  adjoint=diffrax.ForwardMode())
+    if isinstance(method, UnderdampedMeanFieldLangevin):
+        lam, gamma = method.temperature, method.friction
+        bm = diffrax.UnsafeBrownianPath(shape=shape, key=key,
+                                        levy_area=diffrax.SpaceTimeTimeLevyArea)
+        drift = diffrax.UnderdampedLangevinDriftTerm(
+            gamma, lam, lambda x, args: -energy.force(x) / lam)
+        noise = diffrax.UnderdampedLangevinDiffusionTerm(gamma, lam, bm)
+        sol = diffrax.diffeqsolve(diffrax.MultiTerm(drift, noise), method.solver,
+                                  y0=(x0, v0), **common)
+        return sol.ys
+    drift = diffrax.ODETerm(lambda t, x, args: energy.force(x))
+    scale = jnp.full(shape, math.sqrt(2 * method.temperature), x0.dtype)
+    bm = diffrax.UnsafeBrownianPath(shape=shape, key=key, levy_area=diffrax.SpaceTimeLevyArea)
+    noise = diffrax.ControlTerm(lambda t, x, args: lx.DiagonalLinearOperator(scale), bm)
+    sol = diffrax.diffeqsolve(diffrax.MultiTerm(drift, noise), method.solver, y0=x0, **common)
+    return sol.ys, None
+
+
+def langevin(
+    energy: MeanFieldEnergy,
+    method: MeanFieldLangevin | UnderdampedMeanFieldLangevin,
+    x0: Float[Array, "N d"],
+    *,
+    t1: float,
+    key: PRNGKeyArray,
+    saveat: Float[Array, " S"] | None = None,
+    v0: Float[Array, "N d"] | None = None,
+) -> ParticleTrajectory:
+    """Run N-particle mean-field Langevin dynamics from `x0` to time `t1`.
+
+    **Arguments:**
+
+    - `energy`: a `MeanFieldEnergy`.
+    - `method`: `MeanFieldLangevin` (overdamped) or `UnderdampedMeanFieldLangevin`.
+    - `x0`: `[N, d]` initial particles.
+    - `t1`: the final time.
+    - `key`: PRNG key for the Brownian motion.
+    - `saveat`: times in `[0, t1]` to keep (default `[0, t1]`).
+    - `v0`: initial velocities for the underdamped dynamics (default zero).
+
+    **Returns:**
+
+    A `ParticleTrajectory` with `ts = saveat`, positions `x [S, N, d]` and, for the
+    underdamped dynamics, velocities `v`.
+    """
+    if not isinstance(energy, MeanFieldEnergy):
+        raise ValueError(f"energy must be a flows.MeanFieldEnergy; got {type(energy).__name__}")
+    if not isinstance(method, (MeanFieldLangevin, UnderdampedMeanFieldLangevin)):
+        raise ValueError("method must be flows.MeanFieldLangevin or "
+                         f"flows.UnderdampedMeanFieldLangevin; got {type(method).__name__}")
+    x0 = check_particles("x0", x0)
+    energy.check(x0)
+    steps, ts = _grid(t1, method.dt, saveat)
+    if isinstance(method, UnderdampedMeanFieldLangevin):
+        v0 = jnp.zeros_like(x0) if v0 is None else check_particles("v0", v0, x0.shape[1])
+        if v0.shape != x0.shape:
+            raise ValueError(f"v0 must have the shape of x0 {x0.shape}; got {v0.shape}")
+    elif v0 is not None:
+        raise ValueError("v0 is only used by UnderdampedMeanFieldLangevin")
+    xs, vs = _solve(energy, method, x0, v0, float(t1), steps, ts, key)
+    return ParticleTrajectory(ts=ts, x=xs, v=vs)

@@ -1,0 +1,268 @@
+"""Symmetric mean-field Langevin dynamics for distributional minimax problems: MFL-AG
+(averaged gradient) and plain descent-ascent (MFL-DA).
+
+The game is
+
+    min_mu max_nu  L(mu, nu) + lambda Ent(mu) - lambda Ent(nu),
+    L(mu, nu) = ∫∫ Q(x, y) dmu(x) dnu(y) + ∫ U dmu - ∫ V dnu,
+
+whose mixed Nash equilibrium satisfies `mu ∝ exp(-(∫ Q(., y) dnu + U) / lambda)` and
+`nu ∝ exp((∫ Q(x, .) dmu - V) / lambda)`. MFL-AG moves both particle systems with
+Langevin steps along the gradient of the first variation averaged over all past iterates
+with weights `beta_k = k^r`:
+
+    X_{k+1} = X_k - eta grad_x [U + sum_{j <= k} (beta_j / B_k) ∫ Q(., y) dnu_j](X_k)
+              + sqrt(2 lambda eta) xi,                               B_k = sum_j beta_j,
+
+and symmetrically (ascent) for Y. With `averaged=False` only the current iterate enters
+(descent-ascent).
+
+The average over the past is exact and O(1) in memory when the payoff is given as features,
+`Q(x, y) = phi(x) . psi(y)` (`MinimaxGame(features=(phi, psi))`): only the weighted means of
+`phi` and `psi` are carried. For a general payoff the past iterates are kept in a ring
+buffer of `history` snapshots taken every `record_every` steps (exact when the buffer holds
+every step), and the averaged force is one blocked kernel sum (`sciopt.kernels`) over the
+buffer.
+
+Reference: Kim, Yamamoto, Oko, Yang & Suzuki, "Symmetric mean-field Langevin dynamics for
+distributional minimax problems" (ICLR 2024).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciopt._validate import positive_float, positive_int
+
+from ._particles import check_function, check_particles, interaction_force
+
+
+class MinimaxGame(eqx.Module):
+    """`L(mu, nu) = ∫∫ Q dmu dnu + ∫ U dmu - ∫ V dnu` (mu minimises, nu maximises).
+
+    **Arguments:**
+
+    - `payoff`: `Q(x [d], y [e]) -> scalar`; or
+    - `features`: a pair `(phi: x [d] -> [k], psi: y [e] -> [k])` with
+      `Q(x, y) = phi(x) . psi(y)` (exact averaging in O(1) memory).
+    - `potential_x`: `U(x) -> scalar` or `None`; `potential_y`: `V(y) -> scalar` or `None`
+      (a confining `V` makes the max player's problem well posed).
+    - `block_size`, `mesh`: passed to `sciopt.kernels` for a general payoff.
+    """
+
+    payoff: Callable | None = None
+    features: tuple[Callable, Callable] | None = None
+    potential_x: Callable | None = None
+    potential_y: Callable | None = None
+    block_size: int | None = eqx.field(static=True, default=None)
+    mesh: jax.sharding.Mesh | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if (self.payoff is None) == (self.features is None):
+            raise ValueError("MinimaxGame needs exactly one of payoff= (Q(x, y)) and "
+                             "features= ((phi, psi) with Q = phi(x) . psi(y))")
+        if self.features is not None and (len(self.features) != 2
+                                          or not all(map(callable, self.features))):
+            raise ValueError("features must be a pair of functions (phi, psi)")
+
+    def check(self, x, y):
+        if self.payoff is not None:
+            check_function("payoff", self.payoff, x[0], y[0])
+        else:
+            phi, psi = self.features
+            a, b = jax.eval_shape(phi, x[0]).shape, jax.eval_shape(psi, y[0]).shape
+            if len(a) != 1 or a != b:
+                raise ValueError(f"features phi(x) and psi(y) must be vectors of one length; "
+                                 f"got shapes {a} and {b}")
+        if self.potential_x is not None:
+            check_function("potential_x", self.potential_x, x[0])
+        if self.potential_y is not None:
+            check_function("potential_y", self.potential_y, y[0])
+
+    def value(self, x: Float[Array, "N d"], y: Float[Array, "M e"]) -> Float[Array, ""]:
+        """`L(mu_N, nu_M)` for the empirical measures of `x` and `y` (dense in N x M for a
+        general payoff: meant for monitoring small systems)."""
+        if self.payoff is not None:
+            q = jnp.mean(jax.vmap(lambda a: jnp.mean(jax.vmap(lambda b: self.payoff(a, b))(y)))(x))
+        else:
+            phi, psi = self.features
+            q = jnp.mean(jax.vmap(phi)(x), 0) @ jnp.mean(jax.vmap(psi)(y), 0)
+        if self.potential_x is not None:
+            q = q + jnp.mean(jax.vmap(self.potential_x)(x))
+        if self.potential_y is not None:
+            q = q - jnp.mean(jax.vmap(self.potential_y)(y))
+        return q
+
+
+class SymmetricMFL(eqx.Module):
+    """MFL-AG (default) or MFL-DA for a `MinimaxGame`.
+
+    **Arguments:**
+
+    - `temperature`: lambda > 0, the entropic regularisation of both players.
+    - `dt`: the step eta.
+    - `averaged`: MFL-AG's weighted average over past iterates (`True`) or the current
+      iterate only (`False`, descent-ascent).
+    - `weight_exponent`: r in `beta_k = k^r` (the paper takes r > 0).
+    - `history`, `record_every`: the ring buffer for a general payoff (ignored for
+      `features`).
+
+    Reference: Kim et al., ICLR 2024.
+    """
+
+    temperature: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    averaged: bool = eqx.field(static=True, default=True)
+    weight_exponent: float = eqx.field(static=True, default=1.0)
+    history: int = eqx.field(static=True, default=32)
+    record_every: int = eqx.field(static=True, default=1)
+
+    def __check_init__(self):
+        positive_float("temperature", self.temperature)
+        positive_float("dt", self.dt)
+        positive_float("weight_exponent", self.weight_exponent, allow_zero=True)
+        positive_int("history", self.history)
+        positive_int("record_every", self.record_every)
+
+
+class MinimaxTrajectory(eqx.Module):
+    """Snapshots of the two particle systems: `ts [S]` (step counts), `x [S, N, d]`,
+    `y [S, M, e]`."""
+
+    ts: Float[Array, " S"]
+    x: Float[Array, "S N d"]
+    y: Float[Array, "S M e"]
+
+
+def _grad_potential(fn, z):
+    return jnp.zeros_like(z) if fn is None else jax.vmap(jax.grad(fn))(z)
+
+
+def _feature_forces(game, x, y, fx_bar, fy_bar):
+    """Forces from the averaged features: descent for x, ascent for y."""
+    phi, psi = game.features
+    gx = jax.vmap(lambda a: jax.grad(lambda z: phi(z) @ fy_bar)(a))(x)
+    gy = jax.vmap(lambda b: jax.grad(lambda z: fx_bar @ psi(z))(b))(y)
+    return -gx, gy
+
+
+def _pad(z, dim):
+    return jnp.pad(z, [(0, 0)] * (z.ndim - 1) + [(0, dim - z.shape[-1])])
+
+
+def _buffer_forces(game, x, y, hx, hy, w):
+    """Forces from the weighted ring buffers `hx [H, N, d]`, `hy [H, M, e]`, `w [H]`.
+    (Both clouds are zero-padded to one dimension for `sciopt.kernels`.)"""
+    h, n, d = hx.shape
+    m, e = hy.shape[1:]
+    dim = max(d, e)
+    total = jnp.sum(w)
+    wy = jnp.repeat(w / (total * m), m)
+    wx = jnp.repeat(w / (total * n), n)
+    fx = interaction_force(lambda a, b: game.payoff(a[:d], b[:e]), _pad(x, dim),
+                           _pad(hy.reshape(h * m, e), dim), wy,
+                           block_size=game.block_size, mesh=game.mesh)
+    fy = -interaction_force(lambda b, a: game.payoff(a[:d], b[:e]), _pad(y, dim),
+                            _pad(hx.reshape(h * n, d), dim), wx,
+                            block_size=game.block_size, mesh=game.mesh)
+    return fx[:, :d], fy[:, :e]
+
+
+@eqx.filter_jit
+def _run(game, method, x0, y0, snapshots, every, key):
+    eta, lam, r = method.dt, method.temperature, method.weight_exponent
+    noise = math.sqrt(2 * lam * eta)
+    feats = game.features is not None
+    hsize = 1 if not method.averaged else method.history
+    rec = 1 if not method.averaged else method.record_every
+
+    if feats:
+        phi, psi = game.features
+        k = jax.eval_shape(phi, x0[0]).shape[0]
+        memory = (jnp.zeros(k, x0.dtype), jnp.zeros(k, x0.dtype), jnp.zeros((), x0.dtype))
+    else:
+        memory = (jnp.zeros((hsize,) + x0.shape, x0.dtype),
+                  jnp.zeros((hsize,) + y0.shape, y0.dtype), jnp.zeros(hsize, x0.dtype))
+
+    def step(carry, _):
+        x, y, mem, k, key = carry
+        key, kx, ky = jax.random.split(key, 3)
+        beta = (k + 1.0) ** r
+        if feats:
+            sx, sy, btot = mem
+            mx, my = jnp.mean(jax.vmap(phi)(x), 0), jnp.mean(jax.vmap(psi)(y), 0)
+            if method.averaged:
+                sx, sy, btot = sx + beta * mx, sy + beta * my, btot + beta
+                fx, fy = _feature_forces(game, x, y, sx / btot, sy / btot)
+            else:
+                fx, fy = _feature_forces(game, x, y, mx, my)
+            mem = (sx, sy, btot)
+        else:
+            hx, hy, w = mem
+            slot = (k // rec) % hsize
+
+            def record(m):
+                hx, hy, w = m
+                return (hx.at[slot].set(x), hy.at[slot].set(y), w.at[slot].set(beta))
+
+            mem = jax.lax.cond(k % rec == 0, record, lambda m: m, mem)
+            fx, fy = _buffer_forces(game, x, y, *mem)
+        fx = fx - _grad_potential(game.potential_x, x)
+        fy = fy - _grad_potential(game.potential_y, y)
+        x = x + eta * fx + noise * jax.random.normal(kx, x.shape, x.dtype)
+        y = y + eta * fy + noise * jax.random.normal(ky, y.shape, y.dtype)
+        return (x, y, mem, k + 1, key), None
+
+    def block(carry, _):
+        carry, _ = jax.lax.scan(step, carry, None, length=every)
+        return carry, (carry[0], carry[1])
+
+    init = (x0, y0, memory, jnp.zeros((), jnp.int32), key)
+    _, (xs, ys) = jax.lax.scan(block, init, None, length=snapshots)
+    return jnp.concatenate([x0[None], xs]), jnp.concatenate([y0[None], ys])
+
+
+def minimax_langevin(
+    game: MinimaxGame,
+    method: SymmetricMFL,
+    x0: Float[Array, "N d"],
+    y0: Float[Array, "M e"],
+    *,
+    steps: int,
+    key: PRNGKeyArray,
+    save_every: int | None = None,
+) -> MinimaxTrajectory:
+    """Run MFL-AG (or MFL-DA) from the particle systems `x0` (min player) and `y0` (max
+    player) for `steps` steps.
+
+    **Arguments:**
+
+    - `game`: a `MinimaxGame`; `method`: a `SymmetricMFL`.
+    - `x0`: `[N, d]`; `y0`: `[M, e]`.
+    - `steps`: the number of steps; `save_every` (default `steps`) must divide it.
+    - `key`: PRNG key for the noise.
+
+    **Returns:**
+
+    A `MinimaxTrajectory` with snapshots at steps `0, save_every, ..., steps`.
+
+    Reference: Kim, Yamamoto, Oko, Yang & Suzuki (ICLR 2024).
+    """
+    if not isinstance(game, MinimaxGame):
+        raise ValueError(f"game must be a flows.MinimaxGame; got {type(game).__name__}")
+    if not isinstance(method, SymmetricMFL):
+        raise ValueError(f"method must be a flows.SymmetricMFL; got {type(method).__name__}")
+    steps = positive_int("steps", steps)
+    every = steps if save_every is None else positive_int("save_every", save_every)
+    if steps % every:
+        raise ValueError(f"save_every = {every} must divide steps = {steps}")
+    x0, y0 = check_particles("x0", x0), check_particles("y0", y0)
+    game.check(x0, y0)
+    xs, ys = _run(game, method, x0, y0, steps // every, every, key)
+    return MinimaxTrajectory(ts=jnp.arange(0, steps + 1, every), x=xs, y=ys)
