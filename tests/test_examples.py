@@ -9,6 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": ["--dim", "50"],
            "kernel_density.py": ["--points", "2000"], "entropic_map.py": ["--points", "300"],
+           "mean_field_langevin.py": ["--particles", "300", "--t1", "2"],
            "darcy_inverse.py": ["--resolution", "17", "--observations", "30", "--max-steps",
                                 "15", "--out", "."],
            "initial_condition_inverse.py": ["--resolution", "64", "--out", "."],

@@ -26,17 +26,21 @@ MAX_COLUMN_BLOCKS = 64
 _STRIP_ELEMENTS = 2**26  # default rows x m per row strip: 256 MiB in float32
 
 
-def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int) -> tuple[int, int]:
+def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int,
+                width: int = 1) -> tuple[int, int]:
     """Row and column block sizes.
 
     XLA's CPU backend gives each unrolled column block its own buffer, so the memory of one
-    row step is `rows x m`: `None` picks column blocks of at least 1024 points, few enough
-    (at most `MAX_COLUMN_BLOCKS`) to unroll, and row blocks (64 to 4096) that keep the row
-    strip near 64M elements. Both are capped at the array sizes.
+    row step is `rows x m x width`, `width` the number of values each pair holds in the
+    widest temporary (1 for the built-in kernels' `block`, d for a generic function mapped
+    over the pairs, whose gradient forms a d-vector per pair). `None` picks column blocks of
+    at least 1024 points, few enough (at most `MAX_COLUMN_BLOCKS`) to unroll, and row blocks
+    (8 to 4096) that keep the row strip near 64M values. Both are capped at the array
+    sizes.
     """
     if block_size is None:
         by = max(1024, -(-m // MAX_COLUMN_BLOCKS))
-        bx = min(4096, max(64, _STRIP_ELEMENTS // max(m, 1)))
+        bx = min(4096, max(8, _STRIP_ELEMENTS // max(m * width, 1)))
     elif isinstance(block_size, tuple):
         if len(block_size) != 2:
             raise ValueError(f"block_size must be an int or a pair (rows, cols); got "

@@ -40,7 +40,8 @@ def _prepare(name: str, fn, x, y, v):
 def _run(op, fn, x, y, v, block_size, mesh):
     vector = v.ndim == 1
     v2 = v[:, None] if vector else v
-    bx, by = _blocked.block_sizes(block_size, x.shape[0], y.shape[0])
+    width = 1 if hasattr(fn, "block") else x.shape[1]
+    bx, by = _blocked.block_sizes(block_size, x.shape[0], y.shape[0], width)
     if mesh is None:
         out = op(fn, bx, by, x, y, v2)
     else:
