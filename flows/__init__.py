@@ -8,9 +8,12 @@ from ._geometry import AbstractGeometry as AbstractGeometry
 from ._geometry import Geometry as Geometry
 from ._geometry import PointCloud as PointCloud
 from ._geometry import SqEuclidean as SqEuclidean
+from ._langevin import BlobInternalEnergy as BlobInternalEnergy
 from ._langevin import MeanFieldEnergy as MeanFieldEnergy
 from ._langevin import MeanFieldLangevin as MeanFieldLangevin
 from ._langevin import UnderdampedMeanFieldLangevin as UnderdampedMeanFieldLangevin
+from ._langevin import barenblatt as barenblatt
+from ._langevin import barenblatt_second_moment as barenblatt_second_moment
 from ._langevin import langevin as langevin
 from ._light_sb import LightSB as LightSB
 from ._light_sb import bw2_uvp as bw2_uvp

@@ -33,7 +33,7 @@ import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_float
-from sciopt.kernels import kernel_matvec
+from sciopt.kernels import gaussian_kernel, kernel_matvec
 
 from ._particles import ParticleTrajectory, check_function, check_particles, interaction_force
 
@@ -103,6 +103,89 @@ class MeanFieldEnergy(eqx.Module):
         if self.functional is not None:
             f = f - n * jax.grad(self.functional)(x)
         return f
+
+
+class BlobInternalEnergy(eqx.Module):
+    """The blob (mollified) internal energy of a particle measure, a `functional=` for
+    `MeanFieldEnergy`:
+
+        G(mu) = ∫ (phi_eps * mu)^(m-1) / (m - 1) dmu       (m > 1),
+        G(mu) = ∫ log(phi_eps * mu) dmu                     (m = 1, entropy),
+
+    with `phi_eps` the Gaussian of standard deviation `epsilon`. Its gradient flow for
+    particles (temperature 0) approximates the porous-medium equation
+    `d rho / dt = Laplacian(rho^m)` (m = 1: the heat equation) as `epsilon -> 0`; the
+    mollified density `phi_eps * mu` at the particles is one blocked `sciopt.kernels` sum.
+
+    **Arguments:**
+
+    - `m`: the exponent, >= 1.
+    - `epsilon`: the blob width (a few particle spacings).
+    - `block_size`, `mesh`: passed to `sciopt.kernels.kernel_matvec`.
+
+    Reference: Carrillo, Craig & Patacchini, "A blob method for diffusion" (Calc. Var. PDE
+    2019).
+    """
+
+    m: float = eqx.field(static=True)
+    epsilon: float = eqx.field(static=True)
+    block_size: int | None = eqx.field(static=True, default=None)
+    mesh: jax.sharding.Mesh | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if positive_float("m", self.m) < 1:
+            raise ValueError(f"m must be >= 1; got {self.m}")
+        positive_float("epsilon", self.epsilon)
+
+    def density(self, x: Float[Array, "N d"]) -> Float[Array, " N"]:
+        """`(phi_eps * mu_N)(x_i)` at every particle."""
+        n, d = x.shape
+        norm = (2 * math.pi * self.epsilon**2) ** (-d / 2)
+        rho = kernel_matvec(gaussian_kernel(self.epsilon), x, x, jnp.full(n, 1.0 / n, x.dtype),
+                            block_size=self.block_size, mesh=self.mesh)
+        return norm * rho
+
+    def __call__(self, x: Float[Array, "N d"]) -> Float[Array, ""]:
+        rho = self.density(x)
+        if self.m == 1:
+            return jnp.mean(jnp.log(rho))
+        return jnp.mean(rho ** (self.m - 1)) / (self.m - 1)
+
+
+def _barenblatt_constants(m: float, d: int, mass: float):
+    """(alpha, beta, k, C, p) of the Barenblatt solution of d rho / dt = Laplacian(rho^m)."""
+    if m <= 1:
+        raise ValueError(f"the Barenblatt solution needs m > 1; got {m}")
+    alpha = d / (d * (m - 1) + 2)
+    beta = alpha / d
+    k = alpha * (m - 1) / (2 * m * d)
+    p = 1 / (m - 1)
+    # mass = C^(p + d/2) k^(-d/2) pi^(d/2) Gamma(p + 1) / Gamma(p + 1 + d/2)
+    log_c = (math.log(mass) + d / 2 * math.log(k) + math.lgamma(p + 1 + d / 2)
+             - d / 2 * math.log(math.pi) - math.lgamma(p + 1)) / (p + d / 2)
+    return alpha, beta, k, math.exp(log_c), p
+
+
+def barenblatt(x: Float[Array, "N d"], t: float, m: float, mass: float = 1.0
+               ) -> Float[Array, " N"]:
+    """The Barenblatt (source-type) solution of the porous-medium equation
+    `d rho / dt = Laplacian(rho^m)`, m > 1, of total mass `mass`, at points `x` and time t:
+    `rho = t^-alpha (C - k |x|^2 t^(-2 beta))_+^(1 / (m - 1))`, `alpha = d / (d (m - 1) + 2)`,
+    `beta = alpha / d`, `k = alpha (m - 1) / (2 m d)`.
+
+    Reference: Vázquez, "The porous medium equation: mathematical theory" (2007), ch. 4.
+    """
+    x = jnp.asarray(x)
+    alpha, beta, k, c, p = _barenblatt_constants(m, x.shape[-1], mass)
+    core = c - k * jnp.sum(x**2, axis=-1) * t ** (-2 * beta)
+    return t ** (-alpha) * jnp.maximum(core, 0.0) ** p
+
+
+def barenblatt_second_moment(t: float, m: float, d: int, mass: float = 1.0) -> float:
+    """`∫ |x|^2 rho dx` of `barenblatt` at time t: `mass t^(2 beta) (C / k) d / (2p + 2 + d)`
+    with p = 1 / (m - 1)."""
+    _, beta, k, c, p = _barenblatt_constants(m, d, mass)
+    return mass * t ** (2 * beta) * (c / k) * d / (2 * p + 2 + d)
 
 
 class MeanFieldLangevin(eqx.Module):

@@ -148,3 +148,56 @@ def test_bad_input_is_rejected():
         flows.langevin(energy, method, x0, t1=1.0, key=key, v0=x0)
     with pytest.raises(ValueError, match="MeanFieldEnergy"):
         flows.langevin(lambda x: x, method, x0, t1=1.0, key=key)
+
+
+def _barenblatt_quantiles(n, t, m):
+    """n particles at the mid-quantiles of the 1D Barenblatt profile (a deterministic
+    sample; its second moment is within ~1e-4 of the profile's)."""
+    grid = np.linspace(-4.0, 4.0, 100_001)
+    cdf = np.cumsum(np.asarray(flows.barenblatt(grid[:, None], t, m)))
+    return np.interp((np.arange(n) + 0.5) / n, cdf / cdf[-1], grid)[:, None]
+
+
+def test_blob_particles_follow_the_barenblatt_solution():
+    """Porous medium m = 2 by the blob method (temperature 0): from the Barenblatt profile
+    at t = 1 to t = 2, the second moment grows as t^(2/3) and the mollified density matches
+    the profile. Errors: O(epsilon^2) from the blob and O(1/n^2) from the quantiles."""
+    m, n, eps = 2.0, 300, 0.05
+    x0 = jnp.asarray(_barenblatt_quantiles(n, 1.0, m))
+    blob = flows.BlobInternalEnergy(m, eps, block_size=128)
+    out = flows.langevin(flows.MeanFieldEnergy(functional=blob),
+                         flows.MeanFieldLangevin(0.0, 0.004), x0, t1=1.0, key=jax.random.key(0))
+    x = out.final
+    exact = flows.barenblatt_second_moment(2.0, m, 1)
+    assert abs(float(jnp.mean(x**2)) / exact - 1) < 2e-3
+    grid = jnp.linspace(-3.0, 3.0, 601)[:, None]
+    mollified = jnp.mean(jnp.exp(-(grid - x.T) ** 2 / (2 * eps**2)), 1) / math.sqrt(
+        2 * math.pi * eps**2)
+    l1 = float(jnp.sum(jnp.abs(mollified - flows.barenblatt(grid, 2.0, m))) * 0.01)
+    assert l1 < 0.03, l1
+
+
+def test_blob_entropy_is_the_heat_equation():
+    """m = 1: the blob entropy's particle flow spreads N(0, s^2) to N(0, s^2 + 2 t)."""
+    n, s2, t = 400, 0.5, 0.5
+    x0 = jnp.sqrt(s2) * jax.scipy.special.ndtri((jnp.arange(n) + 0.5) / n)[:, None]
+    energy = flows.MeanFieldEnergy(functional=flows.BlobInternalEnergy(1.0, 0.05))
+    x = flows.langevin(energy, flows.MeanFieldLangevin(0.0, 0.005), x0, t1=t,
+                       key=jax.random.key(0)).final
+    # the quantile sample's own variance differs from s^2 by ~1/n; compare the increase
+    assert abs(float(jnp.var(x) - jnp.var(x0)) / (2 * t) - 1) < 0.01
+
+
+def test_barenblatt_mass_and_moment_by_quadrature():
+    g = np.linspace(-5.0, 5.0, 801)
+    xx, yy = np.meshgrid(g, g)
+    pts = np.stack([xx.ravel(), yy.ravel()], 1)
+    rho = np.asarray(flows.barenblatt(pts, 1.5, 3.0, mass=2.0))
+    w = (g[1] - g[0]) ** 2
+    np.testing.assert_allclose(rho.sum() * w, 2.0, rtol=1e-4)
+    np.testing.assert_allclose((rho * (pts**2).sum(1)).sum() * w,
+                               flows.barenblatt_second_moment(1.5, 3.0, 2, mass=2.0), rtol=1e-4)
+    with pytest.raises(ValueError, match="m > 1"):
+        flows.barenblatt(pts, 1.0, 1.0)
+    with pytest.raises(ValueError, match="m must be >= 1"):
+        flows.BlobInternalEnergy(0.5, 0.1)
