@@ -66,7 +66,7 @@ def main() -> None:
         return jnp.sum((alpha[:-1] - 1) * jnp.log(t)) + (alpha[-1] - 1) * jnp.log(1 - t.sum())
 
     theta0 = jax.random.dirichlet(jax.random.key(2), jnp.ones(3), (300,))[:, :2]
-    theta = np.asarray(flows.svgd(dirichlet, theta0, flows.SVGD(0.05, mirror="simplex"),
+    theta = np.asarray(flows.svgd(dirichlet, theta0, flows.SVGD(0.2, mirror="simplex"),
                                   steps=1000).final)
     ax = axes[1, 3]
     ax.scatter(theta[:, 0], theta[:, 1], s=3, color="tab:green")

@@ -9,7 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": ["--dim", "50"],
            "kernel_density.py": ["--points", "2000"], "entropic_map.py": ["--points", "300"],
-           "mean_field_langevin.py": ["--particles", "300", "--t1", "2"],
+           "mean_field_langevin.py": ["--particles", "100", "--t1", "1"],
            "darcy_inverse.py": ["--resolution", "17", "--observations", "30", "--max-steps",
                                 "15", "--out", "."],
            "initial_condition_inverse.py": ["--resolution", "64", "--out", "."],

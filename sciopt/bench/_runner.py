@@ -56,7 +56,14 @@ def load_suite(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    # Suites put their folder on sys.path for their `_` helpers; take it off again so that
+    # a suite file never shadows a package of the same name (benchmarks/ot.py vs POT's
+    # `ot`) for the rest of the process.
+    saved = sys.path[:]
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
     if not callable(getattr(module, "run", None)):
         raise ValueError(f"benchmark file {path} has no run(config) function")
     return module

@@ -1,6 +1,7 @@
-"""Run by test_sharded_particles.py with 4 forced CPU devices: mean-field forces, a short
-Langevin run and the SVGD direction with the particles sharded over a mesh, against the
-single-device ones; prints the largest differences as JSON."""
+"""Run by test_sharded_particles.py with 4 forced CPU devices: mean-field forces (the drift
+of every Langevin solve), the blob density and the SVGD direction with the particles
+sharded over a mesh, against the single-device ones; prints the largest differences as
+JSON."""
 
 import json
 import os
@@ -33,9 +34,8 @@ def energy(m):
                                  mesh=m)
 
 
-def run(m):
-    return flows.langevin(energy(m), flows.MeanFieldLangevin(0.3, 0.05), x, t1=0.5,
-                          key=jax.random.key(1)).final
+def blob(m):
+    return flows.BlobInternalEnergy(2.0, 0.3, block_size=32, mesh=m).density(x)
 
 
 def direction(m):
@@ -44,7 +44,7 @@ def direction(m):
 
 out = {
     "force": float(jnp.max(jnp.abs(energy(mesh).force(x) - energy(None).force(x)))),
-    "langevin": float(jnp.max(jnp.abs(run(mesh) - run(None)))),
+    "blob": float(jnp.max(jnp.abs(blob(mesh) - blob(None)))),
     "svgd": float(jnp.max(jnp.abs(direction(mesh) - direction(None)))),
 }
 print(json.dumps(out))

@@ -94,25 +94,26 @@ def test_median_heuristic_exact_and_subsampled():
 
 def test_svgd_reaches_a_gaussian_target():
     x0 = jax.random.normal(jax.random.key(4), (200, 2))
-    out = flows.svgd(gaussian_log_prob, x0, flows.SVGD(0.1), steps=1500, save_every=500)
+    out = flows.svgd(gaussian_log_prob, x0, flows.SVGD(0.4), steps=1500, save_every=500)
     assert out.x.shape == (4, 200, 2) and list(out.ts) == [0, 500, 1000, 1500]
     x = np.asarray(out.final)
     # SVGD is deterministic: the error is the N-particle fixed point's, not Monte Carlo.
-    np.testing.assert_allclose(x.mean(0), MEAN, atol=5e-3)
+    # The mean converges to ~1e-4; the covariance keeps an O(1/sqrt(N))-like bias.
+    np.testing.assert_allclose(x.mean(0), MEAN, atol=2e-3)
     np.testing.assert_allclose(np.cov(x.T), COV, atol=0.06)
 
 
 def test_mirrored_svgd_reaches_a_dirichlet_target():
     theta0 = jax.random.dirichlet(jax.random.key(5), jnp.ones(3), (200,))[:, :2]
-    out = flows.svgd(dirichlet_log_prob, theta0, flows.SVGD(0.05, mirror="simplex"),
-                     steps=2000)
+    out = flows.svgd(dirichlet_log_prob, theta0, flows.SVGD(0.2, mirror="simplex"),
+                     steps=1000)
     t = np.asarray(out.final)
     assert np.all(t > 0) and np.all(t.sum(1) < 1)
     a0 = float(ALPHA.sum())
     mean = np.asarray(ALPHA[:-1]) / a0
     var = mean * (1 - mean) / (a0 + 1)
-    np.testing.assert_allclose(t.mean(0), mean, atol=0.01)
-    np.testing.assert_allclose(t.var(0), var, rtol=0.2)
+    np.testing.assert_allclose(t.mean(0), mean, atol=5e-3)
+    np.testing.assert_allclose(t.var(0), var, rtol=0.06)
 
 
 def test_bad_input_is_rejected():

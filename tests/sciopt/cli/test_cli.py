@@ -111,3 +111,14 @@ def test_console_script_in_a_real_process(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert one_error_line(proc.stderr).startswith("sciopt: error: unknown problem 'nope'")
+
+
+def test_loading_a_suite_leaves_sys_path_alone():
+    """benchmarks/ot.py must not shadow POT's `ot` once a suite has been loaded."""
+    import sys
+
+    from sciopt.bench._runner import load_suite
+
+    saved = sys.path[:]
+    load_suite("ot")
+    assert sys.path == saved
