@@ -69,23 +69,28 @@ def test_spectral_conv_learns_complex_weights_with_optax():
     np.testing.assert_allclose(w[0, ..., 0], teacher.weights[0, ..., 0], atol=1e-4)
 
 
+# Whole-model jit: eager calls dispatch (and compile) every primitive one by one.
+_call = eqx.filter_jit(lambda m, u: m(u))
+_grad_sq = eqx.filter_jit(eqx.filter_grad(lambda m, u: jnp.sum(m(u) ** 2)))
+
+
 @pytest.mark.parametrize("dim", [1, 2])
 def test_fno_shapes_gradients_and_bad_input(dim):
     model = operators.FNO(2, 3, modes=(4,) * dim, width=8, layers=2, projection=16,
                           key=jax.random.key(0))
     u = jax.random.normal(jax.random.key(1), (2,) + (16,) * dim)
-    assert model(u).shape == (3,) + (16,) * dim
-    assert model(jax.random.normal(jax.random.key(2), (2,) + (24,) * dim)).shape == (
+    assert _call(model, u).shape == (3,) + (16,) * dim
+    assert _call(model, jax.random.normal(jax.random.key(2), (2,) + (24,) * dim)).shape == (
         (3,) + (24,) * dim)
-    grads = eqx.filter_grad(lambda m: jnp.sum(m(u) ** 2))(model)
+    grads = _grad_sq(model, u)
     leaves = jax.tree.leaves(eqx.filter(grads, eqx.is_inexact_array))
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in leaves)
     assert sum(float(jnp.sum(jnp.abs(g))) for g in leaves) > 0
     assert operators.count_parameters(model) > 0
     with pytest.raises(ValueError, match="FNO expects"):
-        model(u[:1])
+        _call(model, u[:1])
     with pytest.raises(ValueError, match="too coarse"):
-        model(jnp.ones((2,) + (6,) * dim))
+        _call(model, jnp.ones((2,) + (6,) * dim))
     with pytest.raises(ValueError, match="1D and 2D"):
         operators.FNO(1, 1, modes=(2, 2, 2), key=jax.random.key(0))
 
