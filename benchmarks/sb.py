@@ -67,8 +67,8 @@ def _rectified_rows(quick: bool):
     }
     rows, curves = [], {}
     for name, (p0, p1) in problems.items():
-        x0 = p0(jax.random.key(7), 2000)
-        y1 = p1(jax.random.key(8), 2000)
+        x0 = p0(jax.random.key(7), 500 if quick else 2000)
+        y1 = p1(jax.random.key(8), 500 if quick else 2000)
         if name == "gaussian":
             reference, ref_label = 5.0 + 2 * 0.25, "W2^2 closed form"
         else:
@@ -81,7 +81,7 @@ def _rectified_rows(quick: bool):
             k0, k1 = jax.random.split(k)
             return p0(k0, n), p1(k1, n)
 
-        for potential in (False, True):
+        for potential in (False,) if quick else (False, True):  # quick: velocity only
             flow = flows.RectifiedFlow(2, width=64, depth=3, potential=potential,
                                        key=jax.random.key(0))
             label = f"{name} {'potential' if potential else 'velocity'}"
