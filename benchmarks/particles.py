@@ -30,6 +30,7 @@ import numpy as np
 import scipy.linalg as sl
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _measure import compile_within  # noqa: E402
 from _plot import figure, save  # noqa: E402
 
 import flows  # noqa: E402
@@ -41,18 +42,6 @@ STEP, DT, LAM = 0.05, 0.01, 0.1
 
 
 # --------------------------------------------------------------------------- speed / memory
-
-
-def _compile(fn, x, budget):
-    compiled = jax.jit(fn).lower(x).compile()
-    stats = compiled.memory_analysis()
-    memory = None
-    if stats is not None:
-        memory = int(stats.argument_size_in_bytes + stats.output_size_in_bytes
-                     + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
-        if memory > budget:
-            return None, memory
-    return compiled, memory
 
 
 def _time(compiled, x, repeats):
@@ -153,7 +142,7 @@ def _speed(quick, repeats):
                     rows.append([method, impl, d, n, None, None, None,
                                  f"skipped: its N x N arrays need {square / GiB:.0f} GiB"])
                     continue
-                compiled, memory = _compile(fn, x, budget)
+                compiled, memory = compile_within(fn, (x,), budget)
                 mem = None if memory is None else memory / MiB
                 if compiled is None:
                     rows.append([method, impl, d, n, None, mem, None,

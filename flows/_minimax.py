@@ -40,7 +40,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_float, positive_int
 
-from ._particles import check_function, check_particles, interaction_force
+from ._particles import check_function, check_particles, check_schedule, interaction_force
 
 
 class MinimaxGame(eqx.Module):
@@ -258,10 +258,7 @@ def minimax_langevin(
         raise ValueError(f"game must be a flows.MinimaxGame; got {type(game).__name__}")
     if not isinstance(method, SymmetricMFL):
         raise ValueError(f"method must be a flows.SymmetricMFL; got {type(method).__name__}")
-    steps = positive_int("steps", steps)
-    every = steps if save_every is None else positive_int("save_every", save_every)
-    if steps % every:
-        raise ValueError(f"save_every = {every} must divide steps = {steps}")
+    steps, every = check_schedule(steps, save_every)
     x0, y0 = check_particles("x0", x0), check_particles("y0", y0)
     game.check(x0, y0)
     xs, ys = _run(game, method, x0, y0, steps // every, every, key)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from sciopt._validate import positive_int
 from sciopt.kernels import kernel_matvec
 
 
@@ -75,3 +76,13 @@ def interaction_force(
         return jnp.sum(kernel_matvec(w, z, y, weights, block_size=block_size, mesh=mesh))
 
     return -jax.grad(total)(x)
+
+
+def check_schedule(steps, save_every) -> tuple[int, int]:
+    """`(steps, save_every)` as positive ints with `save_every` (default `steps`) dividing
+    `steps`."""
+    steps = positive_int("steps", steps)
+    every = steps if save_every is None else positive_int("save_every", save_every)
+    if steps % every:
+        raise ValueError(f"save_every = {every} must divide steps = {steps}")
+    return steps, every

@@ -38,10 +38,10 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from sciopt._validate import one_of, positive_float, positive_int
+from sciopt._validate import one_of, positive_float
 from sciopt.kernels import gaussian_kernel, kernel_matvec
 
-from ._particles import ParticleTrajectory, check_function, check_particles
+from ._particles import ParticleTrajectory, check_function, check_particles, check_schedule
 
 _UNIT = gaussian_kernel(1.0)
 
@@ -182,10 +182,7 @@ def svgd(
     """
     if not isinstance(method, SVGD):
         raise ValueError(f"method must be a flows.SVGD; got {type(method).__name__}")
-    steps = positive_int("steps", steps)
-    every = steps if save_every is None else positive_int("save_every", save_every)
-    if steps % every:
-        raise ValueError(f"save_every = {every} must divide steps = {steps}")
+    steps, every = check_schedule(steps, save_every)
     x0 = check_particles("x0", x0)
     check_function("log_prob", log_prob, x0[0])
     if method.mirror == "simplex":
