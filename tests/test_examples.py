@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-REDUCED = {"fit_with_checkpoints.py": ["--steps", "200"], "laplacian_stde.py": ["--dim", "50"],
+REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"],
+           "laplacian_stde.py": ["--dim", "10", "--samples", "4,16"],
            "kernel_density.py": ["--points", "2000"], "entropic_map.py": ["--points", "300"],
-           "mean_field_langevin.py": ["--particles", "100", "--t1", "1"],
-           "darcy_inverse.py": ["--resolution", "17", "--observations", "30", "--max-steps",
-                                "15", "--out", "."],
-           "initial_condition_inverse.py": ["--resolution", "64", "--out", "."],
+           "mean_field_langevin.py": ["--particles", "100", "--t1", "0.3"],
+           "darcy_inverse.py": ["--resolution", "13", "--observations", "20", "--max-steps",
+                                "5", "--out", "."],
+           "initial_condition_inverse.py": ["--resolution", "32", "--out", "."],
            "topology_mbb.py": ["--nelx", "12", "--nely", "4", "--max-iterations", "10", "--out",
                                "."],
-           "teng_allen_cahn.py": ["--steps", "4", "--width", "12", "--depth", "3",
+           "teng_allen_cahn.py": ["--steps", "2", "--width", "12", "--depth", "3",
                                  "--grid", "24"]}
 
 

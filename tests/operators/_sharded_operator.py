@@ -1,5 +1,5 @@
-"""Run by test_training.py in a subprocess with 4 forced CPU devices: train DeepONet (trunk
-over coordinates), FNO (spectral) and DyMixOp (spectral and convolutional) data-parallel on
+"""Run by test_training.py in a subprocess with 4 forced CPU devices: train FNO (spectral)
+and DyMixOp (spectral and convolutional) data-parallel on
 a 4-device mesh and on one device from the same start, and print the largest differences
 of the loss curves and parameters as JSON."""
 
@@ -25,8 +25,7 @@ grid = np.linspace(0.0, 1.0, 16, endpoint=False)
 a = rng.standard_normal((24, 1, 16))
 # A smooth nonlinear target: a shifted, squared copy of the input.
 data = operators.OperatorData(a, np.roll(a, 3, axis=-1) ** 2 + a, grid[:, None])
-options = {"deeponet": {"basis": 8, "width": 16, "depth": 2},
-           "fno": {"width": 8, "layers": 2, "projection": 8, "modes": 4},
+options = {"fno": {"width": 8, "layers": 2, "projection": 8, "modes": 4},
            "dymixop": {"hidden": 6, "layers": 2, "modes": 4}}
 
 
