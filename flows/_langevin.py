@@ -188,6 +188,31 @@ def barenblatt_second_moment(t: float, m: float, d: int, mass: float = 1.0) -> f
     return mass * t ** (2 * beta) * (c / k) * d / (2 * p + 2 + d)
 
 
+def ornstein_uhlenbeck_law(
+    a: Float[Array, "d d"],
+    b: Float[Array, " d"],
+    mean0: Float[Array, " d"],
+    cov0: Float[Array, "d d"],
+    t: float,
+    temperature: float = 1.0,
+) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
+    """The Gaussian law at time t of `dX = -A (X - b) dt + sqrt(2 lambda) dW` (A symmetric
+    positive definite) started from `N(mean0, cov0)`: mean `e^{-At} m0 + (I - e^{-At}) b`,
+    covariance `e^{-At} S0 e^{-At} + lambda A^{-1} (I - e^{-2At})`. Its stationary law is
+    `N(b, lambda A^{-1})`; the Fokker–Planck equation is the Wasserstein gradient flow of
+    `∫ 1/2 (x - b)^T A (x - b) drho + lambda ∫ rho log rho`.
+
+    **Returns:** `(mean [d], cov [d, d])`.
+    """
+    a = jnp.asarray(a)
+    evals, evecs = jnp.linalg.eigh(0.5 * (a + a.T))
+    decay = (evecs * jnp.exp(-evals * t)) @ evecs.T
+    noise = (evecs * (temperature * -jnp.expm1(-2 * evals * t) / evals)) @ evecs.T
+    b, mean0 = jnp.asarray(b, a.dtype), jnp.asarray(mean0, a.dtype)
+    mean = decay @ mean0 + b - decay @ b
+    return mean, decay @ jnp.asarray(cov0, a.dtype) @ decay + noise
+
+
 class MeanFieldLangevin(eqx.Module):
     """Overdamped mean-field Langevin dynamics
     `dX = -grad (dF/dmu)(X) dt + sqrt(2 lambda) dW`.
