@@ -41,3 +41,7 @@ from ._sinkhorn import solve_ot as solve_ot
 from ._svgd import SVGD as SVGD
 from ._svgd import median_bandwidth as median_bandwidth
 from ._svgd import svgd as svgd
+from ._variational import VariationalTrajectory as VariationalTrajectory
+from ._variational import VariationalWGF as VariationalWGF
+from ._variational import porous_medium_conjugate as porous_medium_conjugate
+from ._variational import variational_wgf as variational_wgf

@@ -50,11 +50,13 @@ class _Quadratic(eqx.Module):
 
     def __init__(self, dim: int, rank: int, min_curvature: float, dtype):
         self.min_curvature = positive_float("min_curvature", min_curvature)
-        if self.min_curvature >= 1:
-            raise ValueError(f"min_curvature must be < 1 (the initial map is the identity); "
+        if self.min_curvature >= 0.99:
+            raise ValueError(f"min_curvature must be < 0.99 (the initial map is the identity); "
                              f"got {min_curvature}")
-        self.raw = jnp.asarray(_softplus_inverse(1.0 - self.min_curvature), dtype)
-        self.factor = jnp.zeros((dim, rank), dtype)
+        # L starts at 0.1 I (not 0, a saddle of L -> L L^T where its gradient vanishes) and
+        # a at 0.99, so that the initial quadratic is close to |x|^2 / 2.
+        self.raw = jnp.asarray(_softplus_inverse(0.99 - self.min_curvature), dtype)
+        self.factor = 0.1 * jnp.eye(dim, rank, dtype=dtype)
         self.shift = jnp.zeros(dim, dtype)
 
     @property
