@@ -14,11 +14,13 @@ from ._jko import JKO as JKO
 from ._jko import JKOTrajectory as JKOTrajectory
 from ._jko import jko as jko
 from ._langevin import BlobInternalEnergy as BlobInternalEnergy
+from ._langevin import EntropicFictitiousPlay as EntropicFictitiousPlay
 from ._langevin import MeanFieldEnergy as MeanFieldEnergy
 from ._langevin import MeanFieldLangevin as MeanFieldLangevin
 from ._langevin import UnderdampedMeanFieldLangevin as UnderdampedMeanFieldLangevin
 from ._langevin import barenblatt as barenblatt
 from ._langevin import barenblatt_second_moment as barenblatt_second_moment
+from ._langevin import fictitious_play as fictitious_play
 from ._langevin import langevin as langevin
 from ._langevin import ornstein_uhlenbeck_law as ornstein_uhlenbeck_law
 from ._light_sb import LightSB as LightSB

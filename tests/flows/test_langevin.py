@@ -96,6 +96,31 @@ def test_underdamped_reaches_the_gibbs_law_with_maxwellian_velocities():
     assert abs(rel) < 4.5 * math.sqrt(2 / v.size) + 0.01, rel
 
 
+def test_entropic_fictitious_play_reaches_the_mean_field_gibbs_law():
+    """The fixed point of fictitious play is the mean-field law N(0, lambda / (a + c)); the
+    mean contracts by 1 - alpha a / (a + c) per outer iteration."""
+    n = 400
+    x0 = 2.0 + jax.random.normal(jax.random.key(10), (n, 2))
+    method = flows.EntropicFictitiousPlay(LAM, 0.1, inner_steps=20, mixing=0.5)
+    out = flows.fictitious_play(_gibbs_energy(), method, x0, iterations=30,
+                                key=jax.random.key(11), save_every=10)
+    assert out.x.shape == (4, n, 2)
+    np.testing.assert_array_equal(out.ts, [0, 10, 20, 30])
+    x = np.asarray(out.x[-2:])  # ten outer iterations apart
+    var = np.var(x, axis=1).mean()
+    expect = LAM / (A_CONF + C_INT)
+    assert abs(var / expect - 1) < 4.5 * math.sqrt(2 / x[0].size / 2) + 0.01, (var, expect)
+    assert np.all(np.abs(x.mean(axis=1)) < 4.5 * math.sqrt(expect / n) + 2 * (5 / 6) ** 20)
+    with pytest.raises(ValueError, match="mixing"):
+        flows.EntropicFictitiousPlay(LAM, 0.1, mixing=1.5)
+    with pytest.raises(ValueError, match="first variation"):
+        flows.fictitious_play(flows.MeanFieldEnergy(functional=lambda x: jnp.sum(x**2)),
+                              method, x0, iterations=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        flows.fictitious_play(_gibbs_energy(), method, x0.at[0, 0].set(jnp.nan), iterations=1,
+                              key=jax.random.key(0))
+
+
 def test_blocked_forces_and_value_match_dense_sums():
     x = jax.random.normal(jax.random.key(8), (300, 3))
 
