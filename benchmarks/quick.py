@@ -11,7 +11,7 @@ from sciopt.bench import available_suites, environment, run_suite, suite_markdow
 
 # Every suite the toolkit plans, in report order; those not written yet are listed as such.
 SUITES = ("pdes", "inverse", "derivatives", "kernels", "pinn", "teng", "operator", "ot", "sb",
-          "particles", "train", "data")
+          "particles", "wgf", "train", "data")
 
 
 def run(config: dict) -> dict:

@@ -227,7 +227,10 @@ def jko(
     - `method`: a `JKO`.
     - `network`: the initial convex potential, an `ICNN` or a `ConvexGradientNet` (its
       initial map is the identity).
-    - `x0`, `log_density0`: `[P, d]` samples of mu_0 and `[P]` their log-densities.
+    - `x0`, `log_density0`: `[P, d]` samples of mu_0 and `[P]` their log-densities. Make
+      the pool large against `iterations * batch_size`: every step draws its minibatches
+      from these P particles, and a small pool is over-fitted (on the OU benchmark at
+      d = 12, P = 32768 gave a symmetric KL of 0.019, P = 131072 gave 0.0018).
     - `steps`: the number of JKO steps; `save_every` (default `steps`) must divide it.
     - `key`: PRNG key for the minibatches.
     - `progress`: print one line per step (loss, wall time).
