@@ -85,6 +85,11 @@ class JKO(eqx.Module):
         self.optimizer = optimizer
         self.warm_start = bool(warm_start)
 
+    @property
+    def has_internal(self) -> bool:
+        """Whether the free energy has an entropy or internal-energy term."""
+        return self.temperature > 0 or self.internal is not None
+
 
 def _logdet(net, x):
     """`log det grad^2 psi(x)` by Cholesky (the Hessian is SPD by construction)."""
@@ -205,6 +210,27 @@ class JKOTrajectory(eqx.Module):
 _push_jit = eqx.filter_jit(_push)
 
 
+def check_scheme(energy, method, method_type, network, x0) -> Array:
+    """The checks shared by the neural JKO schemes; returns `x0` as a checked `[P, d]`
+    array."""
+    if energy is not None and not isinstance(energy, MeanFieldEnergy):
+        raise ValueError(f"energy must be a flows.MeanFieldEnergy or None; got "
+                         f"{type(energy).__name__}")
+    if not isinstance(method, method_type):
+        raise ValueError(f"method must be a flows.{method_type.__name__}; got "
+                         f"{type(method).__name__}")
+    if not isinstance(network, (ICNN, ConvexGradientNet)):
+        raise ValueError("network must be a flows.ICNN or flows.ConvexGradientNet; got "
+                         f"{type(network).__name__}")
+    if energy is None and not method.has_internal:
+        raise ValueError("the free energy is empty: give an energy, a temperature > 0 or an "
+                         "internal energy")
+    x0 = check_particles("x0", x0, network.quadratic.shift.shape[0])
+    if energy is not None:
+        energy.check(x0)
+    return x0
+
+
 def jko(
     energy: MeanFieldEnergy | None,
     method: JKO,
@@ -241,25 +267,12 @@ def jko(
 
     Reference: Mokrov et al. (NeurIPS 2021).
     """
-    if energy is not None and not isinstance(energy, MeanFieldEnergy):
-        raise ValueError(f"energy must be a flows.MeanFieldEnergy or None; got "
-                         f"{type(energy).__name__}")
-    if not isinstance(method, JKO):
-        raise ValueError(f"method must be a flows.JKO; got {type(method).__name__}")
-    if not isinstance(network, (ICNN, ConvexGradientNet)):
-        raise ValueError("network must be a flows.ICNN or flows.ConvexGradientNet; got "
-                         f"{type(network).__name__}")
-    if energy is None and method.temperature == 0 and method.internal is None:
-        raise ValueError("the free energy is empty: give an energy, a temperature > 0 or an "
-                         "internal energy")
+    x0 = check_scheme(energy, method, JKO, network, x0)
     steps, every = check_schedule(steps, save_every)
-    x0 = check_particles("x0", x0, network.quadratic.shift.shape[0])
     log_rho = jnp.asarray(log_density0, x0.dtype)
     if log_rho.shape != x0.shape[:1] or not bool(jnp.all(jnp.isfinite(log_rho))):
         raise ValueError(f"log_density0 must be {x0.shape[:1]} finite log-densities; got shape "
                          f"{log_rho.shape}")
-    if energy is not None:
-        energy.check(x0)
     net, x = network, x0
     snaps, logs, maps, losses = [x0], [log_rho], [], []
     for k in range(steps):

@@ -38,6 +38,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciopt._validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
+from ._jko import check_scheme
 from ._langevin import MeanFieldEnergy
 from ._particles import check_particles, check_schedule
 
@@ -103,6 +104,7 @@ class VariationalWGF(eqx.Module):
 
     @property
     def has_internal(self) -> bool:
+        """Whether the free energy has an entropy or internal-energy term."""
         return self.temperature > 0 or self.internal_conjugate is not None
 
     def conjugate(self, t: Array) -> Array:
@@ -244,25 +246,12 @@ def variational_wgf(
 
     Reference: Fan, Taghvaei & Chen (ICML 2022).
     """
-    if energy is not None and not isinstance(energy, MeanFieldEnergy):
-        raise ValueError(f"energy must be a flows.MeanFieldEnergy or None; got "
-                         f"{type(energy).__name__}")
-    if not isinstance(method, VariationalWGF):
-        raise ValueError(f"method must be a flows.VariationalWGF; got {type(method).__name__}")
-    if not isinstance(network, (ICNN, ConvexGradientNet)):
-        raise ValueError("network must be a flows.ICNN or flows.ConvexGradientNet; got "
-                         f"{type(network).__name__}")
-    if energy is None and not method.has_internal:
-        raise ValueError("the free energy is empty: give an energy, a temperature > 0 or an "
-                         "internal_conjugate")
+    x = check_scheme(energy, method, VariationalWGF, network, x0)
     steps, every = check_schedule(steps, save_every)
-    d = network.quadratic.shift.shape[0]
-    x = check_particles("x0", x0, d)
+    d = x.shape[1]
     if x.shape[0] < 2:
         raise ValueError("variational_wgf needs at least 2 particles (the reference Gaussian "
                          "is fitted to them)")
-    if energy is not None:
-        energy.check(x)
     key, sub = jax.random.split(key)
     if critic is None:
         critic = eqx.nn.MLP(d, "scalar", 64, 2, activation=jax.nn.softplus, key=sub,
