@@ -9,6 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"],
            "laplacian_stde.py": ["--dim", "10", "--samples", "4,16"],
+           "jko_fokker_planck.py": ["--steps", "2", "--iterations", "20", "--pool", "512"],
            "kernel_density.py": ["--points", "2000"], "entropic_map.py": ["--points", "300"],
            "mean_field_langevin.py": ["--particles", "100", "--t1", "0.3"],
            "darcy_inverse.py": ["--resolution", "13", "--observations", "20", "--max-steps",
