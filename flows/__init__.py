@@ -1,6 +1,8 @@
 """flows: optimal transport (Sinkhorn family), Schrödinger bridges (Light SB), rectified flow,
-and particle methods for Wasserstein gradient flows (mean-field Langevin, over- and
-underdamped; symmetric MFL for minimax problems; SVGD and mirrored SVGD).
+and Wasserstein gradient flows: particle methods (mean-field Langevin, over- and
+underdamped; entropic fictitious play; symmetric MFL for minimax problems; SVGD and mirrored
+SVGD) and neural JKO schemes (JKO with input-convex networks and density tracking;
+variational WGF on particles).
 
 `sciopt` is the core; `flows` imports it and never `operators` or `pinns`."""
 
