@@ -40,6 +40,7 @@ from ._particles import (
     check_function,
     check_particles,
     check_schedule,
+    check_step_stability,
     interaction_force,
 )
 
@@ -287,6 +288,16 @@ def _grid(t1: float, dt: float, saveat) -> tuple[int, Array]:
     return steps, ts
 
 
+def _check_dt(energy: MeanFieldEnergy, dt: float, x0: Array) -> None:
+    """The explicit-step bound from the potential and interaction (mean-field terms, which
+    a subsample of the particles represents); a general functional is not included."""
+    if energy.potential is None and energy.interaction is None:
+        return
+    part = MeanFieldEnergy(energy.potential, energy.interaction, None, energy.block_size,
+                           energy.mesh)
+    check_step_stability("dt", dt, part.force, x0)
+
+
 @eqx.filter_jit
 def _solve(energy, method, x0, v0, t1, steps, ts, key):
     dt = t1 / steps
@@ -353,6 +364,8 @@ def langevin(
             raise ValueError(f"v0 must have the shape of x0 {x0.shape}; got {v0.shape}")
     elif v0 is not None:
         raise ValueError("v0 is only used by UnderdampedMeanFieldLangevin")
+    else:
+        _check_dt(energy, method.dt, x0)
     xs, vs = _solve(energy, method, x0, v0, float(t1), steps, ts, key)
     return ParticleTrajectory(ts=ts, x=xs, v=vs)
 
@@ -477,5 +490,6 @@ def fictitious_play(
     iterations, every = check_schedule(iterations, save_every)
     x0 = check_particles("x0", x0)
     energy.check(x0)
+    _check_dt(energy, method.dt, x0)
     xs = _play(energy, method, x0, key, iterations // every, every)
     return ParticleTrajectory(ts=jnp.arange(0, iterations + 1, every), x=xs)

@@ -40,7 +40,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_float, positive_int
 
-from ._particles import check_function, check_particles, check_schedule, interaction_force
+from ._particles import (
+    check_function,
+    check_particles,
+    check_schedule,
+    check_step_stability,
+    interaction_force,
+)
 
 
 class MinimaxGame(eqx.Module):
@@ -261,5 +267,9 @@ def minimax_langevin(
     steps, every = check_schedule(steps, save_every)
     x0, y0 = check_particles("x0", x0), check_particles("y0", y0)
     game.check(x0, y0)
+    for potential, z in ((game.potential_x, x0), (game.potential_y, y0)):
+        if potential is not None:
+            check_step_stability("dt", method.dt,
+                                 lambda p, u=potential: -_grad_potential(u, p), z)
     xs, ys = _run(game, method, x0, y0, steps // every, every, key)
     return MinimaxTrajectory(ts=jnp.arange(0, steps + 1, every), x=xs, y=ys)

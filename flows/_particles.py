@@ -3,6 +3,7 @@ and the blocked interaction force `-(1/M) sum_j grad_x W(x_i, y_j) w_j`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -86,3 +87,34 @@ def check_schedule(steps, save_every) -> tuple[int, int]:
     if steps % every:
         raise ValueError(f"save_every = {every} must divide steps = {steps}")
     return steps, every
+
+
+@eqx.filter_jit
+def _largest_curvature(force, x, v):
+    """Power iteration on the Jacobian of `force` at `x` (10 Jacobian-vector products)."""
+
+    def body(_, carry):
+        v, _ = carry
+        w = jax.jvp(force, (x,), (v,))[1]
+        norm = jnp.linalg.norm(w)
+        return w / jnp.maximum(norm, 1e-300), norm
+
+    _, lam = jax.lax.fori_loop(0, 10, body, (v / jnp.linalg.norm(v), jnp.zeros((), x.dtype)))
+    return lam
+
+
+def check_step_stability(name: str, dt: float, force: Callable, x: Array, *,
+                         bound: float = 2.0, sample: int = 256) -> None:
+    """Reject an explicit step `dt` with `dt * L > bound`, L the largest curvature of the
+    drift (the spectral radius of the Jacobian of `force`, by power iteration on at most
+    `sample` of the particles at `x`): the Euler-type schemes blow up beyond it on the
+    linearised dynamics (`|1 - dt L| > 1`). A check at the initial particles, not a proof of
+    stability along the path."""
+    sub = x[:: max(1, -(-x.shape[0] // sample))]
+    v = jax.random.normal(jax.random.key(0), sub.shape, sub.dtype)
+    lam = float(_largest_curvature(force, sub, v))
+    if math.isfinite(lam) and dt * lam > bound:
+        raise ValueError(f"{name} = {dt} is beyond the stability bound of the explicit scheme: "
+                         f"the drift's largest curvature at the initial particles is "
+                         f"L = {lam:.4g}, so {name} must be below {bound / lam:.4g} "
+                         f"({name} * L <= {bound})")

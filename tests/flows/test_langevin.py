@@ -158,6 +158,17 @@ def test_bad_input_is_rejected():
         flows.MeanFieldEnergy()
     with pytest.raises(ValueError, match="NaN"):
         flows.langevin(energy, method, x0.at[3, 1].set(jnp.nan), t1=1.0, key=key)
+    # A stiff confinement (curvature 100 + an interaction of curvature 20): dt = 0.05 has
+    # dt * L = 6 > 2, the explicit scheme's bound; dt = 0.015 passes.
+    stiff = flows.MeanFieldEnergy(potential=lambda x: 50.0 * x @ x,
+                                  interaction=lambda x, y: 10.0 * jnp.sum((x - y) ** 2))
+    x1 = jax.random.normal(key, (10, 2))
+    with pytest.raises(ValueError, match=r"stability bound.*must be below 0\.01"):
+        flows.langevin(stiff, flows.MeanFieldLangevin(1.0, 0.05), x1, t1=0.1, key=key)
+    flows.langevin(stiff, flows.MeanFieldLangevin(1.0, 0.015), x1, t1=0.03, key=key)
+    with pytest.raises(ValueError, match="stability bound"):
+        flows.fictitious_play(stiff, flows.EntropicFictitiousPlay(1.0, 0.05), x1, iterations=1,
+                              key=key)
     with pytest.raises(ValueError, match=r"\[N, d\]"):
         flows.langevin(energy, method, jnp.zeros(10), t1=1.0, key=key)
     with pytest.raises(ValueError, match="scalar"):

@@ -92,6 +92,9 @@ def test_bad_input_is_rejected():
     key = jax.random.key(0)
     with pytest.raises(ValueError, match="exactly one"):
         flows.MinimaxGame()
+    stiff = flows.MinimaxGame(payoff=lambda x, y: x @ y, potential_y=lambda y: 40.0 * y @ y)
+    with pytest.raises(ValueError, match="stability bound"):
+        flows.minimax_langevin(stiff, method, x0, x0, steps=1, key=key)
     with pytest.raises(ValueError, match="exactly one"):
         flows.MinimaxGame(payoff=lambda x, y: x @ y, features=(jnp.sin, jnp.cos))
     with pytest.raises(ValueError, match="temperature"):
