@@ -37,6 +37,7 @@ from sciopt.kernels import gaussian_kernel, kernel_matvec
 
 from ._particles import (
     ParticleTrajectory,
+    check_differentiable,
     check_function,
     check_particles,
     check_schedule,
@@ -78,6 +79,7 @@ class MeanFieldEnergy(eqx.Module):
         scalar."""
         if self.potential is not None:
             check_function("potential", self.potential, x[0])
+            check_differentiable("potential", self.potential, x)
         if self.interaction is not None:
             check_function("interaction", self.interaction, x[0], x[0])
         if self.functional is not None:

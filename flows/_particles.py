@@ -118,3 +118,19 @@ def check_step_stability(name: str, dt: float, force: Callable, x: Array, *,
                          f"the drift's largest curvature at the initial particles is "
                          f"L = {lam:.4g}, so {name} must be below {bound / lam:.4g} "
                          f"({name} * L <= {bound})")
+
+
+def check_differentiable(name: str, fn: Callable, x: Array, sample: int = 16) -> None:
+    """`fn` (a scalar function of one particle) must be differentiable by JAX, with finite
+    gradients at the first `sample` particles of `x`."""
+    try:
+        jax.eval_shape(jax.grad(fn), x[0])
+    except Exception as err:  # integer outputs, Python control flow on traced values, ...
+        raise ValueError(f"{name} is not differentiable with JAX (it must be a jnp function "
+                         f"returning a float): {type(err).__name__}: {err}") from err
+    grads = jax.vmap(jax.grad(fn))(x[:sample])
+    bad = ~jnp.all(jnp.isfinite(grads), axis=1)
+    if bool(jnp.any(bad)):
+        i = int(jnp.argmax(bad))
+        raise ValueError(f"the gradient of {name} is not finite at particle {i} "
+                         f"({x[i].tolist()})")

@@ -41,7 +41,13 @@ from jaxtyping import Array, Float
 from sciopt._validate import one_of, positive_float
 from sciopt.kernels import gaussian_kernel, kernel_matvec
 
-from ._particles import ParticleTrajectory, check_function, check_particles, check_schedule
+from ._particles import (
+    ParticleTrajectory,
+    check_differentiable,
+    check_function,
+    check_particles,
+    check_schedule,
+)
 
 _UNIT = gaussian_kernel(1.0)
 
@@ -185,6 +191,7 @@ def svgd(
     steps, every = check_schedule(steps, save_every)
     x0 = check_particles("x0", x0)
     check_function("log_prob", log_prob, x0[0])
+    check_differentiable("log_prob", log_prob, x0)
     if method.mirror == "simplex":
         inside = jnp.all(x0 > 0) & jnp.all(jnp.sum(x0, axis=1) < 1)
         if not bool(inside):

@@ -118,6 +118,12 @@ def test_mirrored_svgd_reaches_a_dirichlet_target():
 
 def test_bad_input_is_rejected():
     x0 = jnp.zeros((10, 2))
+    with pytest.raises(ValueError, match="not differentiable"):
+        flows.svgd(lambda x: jnp.sum(x > 0).astype(jnp.int32), jnp.ones((8, 2)),
+                   flows.SVGD(0.1), steps=1)
+    with pytest.raises(ValueError, match="gradient of log_prob is not finite at particle 0"):
+        flows.svgd(lambda x: -jnp.sum(jnp.sqrt(jnp.abs(x))), jnp.zeros((8, 2)),
+                   flows.SVGD(0.1), steps=1)
     with pytest.raises(ValueError, match="NaN"):
         flows.svgd(gaussian_log_prob, x0.at[0, 0].set(jnp.inf), flows.SVGD(), steps=2)
     with pytest.raises(ValueError, match="divide"):
