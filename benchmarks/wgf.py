@@ -173,7 +173,7 @@ def run(config: dict) -> dict:
         "dtype": "float32 (training), float64 (metrics)",
         "tables": [{
             "title": "Ornstein-Uhlenbeck, symmetric KL at t = 0.9",
-            "columns": ["d", "method", "SymKL", "KL(model||true)", "KL(true||model)",
+            "columns": ["d", "method", "SymKL", "KL(model‖true)", "KL(true‖model)",
                         "paper (JKO-ICNN / EM + KDE)", "wall (s)"],
             "rows": rows,
             "notes": (f"JKO step {TAU}, {STEPS} steps, batch 1024, pool of {pool} particles "
