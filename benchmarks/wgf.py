@@ -130,15 +130,13 @@ def run(config: dict) -> dict:
     dims = (2,) if quick else (2, 6, 12)
     iterations = 100 if quick else 500
     n_eval, pool = (2048, 16384) if quick else (8192, 131072)
-    # The ICNN's Hessians (autodiff) cost about 4x the closed-form gradient network's; on
-    # 2 CPU cores it is run up to d = 6.
+    # The ICNN's Hessians (autodiff) cost about 4x to 5x the closed-form gradient network's
+    # (a full CPU run of this suite takes about 35 minutes on 2 cores).
     kinds = ("ConvexGradientNet",) if quick else ("ConvexGradientNet", "ICNN")
     rows, curves = [], {}
     with jax.enable_x64(True):
         for d in dims:
             for kind in kinds:
-                if kind == "ICNN" and d > 6:
-                    continue
                 curve, wall = _jko_case(d, kind, iterations, n_eval, pool, jnp.float32)
                 curves[f"JKO {kind}, d = {d}"] = curve
                 sym, klm, klt = curve[-1][1:]
