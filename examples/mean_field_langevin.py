@@ -2,7 +2,8 @@
 particles: overdamped and underdamped particle systems from one blob, their snapshots, and
 the free-energy part F(mu_N) over time; plus SVGD and mirrored SVGD on a Dirichlet target.
 
-    python examples/mean_field_langevin.py [--particles 2000] [--t1 10] [--out .]
+    python examples/mean_field_langevin.py [--particles 2000] [--t1 10] [--svgd-steps 1000]
+                                           [--out .]
 """
 
 import argparse
@@ -34,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--particles", type=int, default=2000)
     parser.add_argument("--t1", type=float, default=10.0)
+    parser.add_argument("--svgd-steps", type=int, default=1000)
     parser.add_argument("--out", default=".")
     args = parser.parse_args()
 
@@ -67,7 +69,7 @@ def main() -> None:
 
     theta0 = jax.random.dirichlet(jax.random.key(2), jnp.ones(3), (300,))[:, :2]
     theta = np.asarray(flows.svgd(dirichlet, theta0, flows.SVGD(0.2, mirror="simplex"),
-                                  steps=1000).final)
+                                  steps=args.svgd_steps).final)
     ax = axes[1, 3]
     ax.scatter(theta[:, 0], theta[:, 1], s=3, color="tab:green")
     ax.plot([0, 1, 0, 0], [0, 0, 1, 0], color="0.5", lw=0.8)

@@ -6,7 +6,9 @@ JSON."""
 import json
 import os
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+# Keep the flags the test run set (conftest) and force 4 host devices.
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402
 

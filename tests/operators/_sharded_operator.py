@@ -1,5 +1,5 @@
-"""Run by test_training.py in a subprocess with 4 forced CPU devices: train FNO (spectral)
-and DyMixOp (spectral and convolutional) data-parallel on
+"""Run by test_training.py in a subprocess with 4 forced CPU devices: train DyMixOp (spectral
+and convolutional branches) data-parallel on
 a 4-device mesh and on one device from the same start, and print the largest differences
 of the loss curves and parameters as JSON."""
 
@@ -7,7 +7,9 @@ import json
 import os
 import sys
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+# Keep the flags the test run set (conftest) and force 4 host devices.
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402
 
@@ -25,8 +27,8 @@ grid = np.linspace(0.0, 1.0, 16, endpoint=False)
 a = rng.standard_normal((24, 1, 16))
 # A smooth nonlinear target: a shifted, squared copy of the input.
 data = operators.OperatorData(a, np.roll(a, 3, axis=-1) ** 2 + a, grid[:, None])
-options = {"fno": {"width": 8, "layers": 2, "projection": 8, "modes": 4},
-           "dymixop": {"hidden": 6, "layers": 2, "modes": 4}}
+# DyMixOp has both a spectral (global) and a convolutional (local) branch.
+options = {"dymixop": {"hidden": 6, "layers": 2, "modes": 4}}
 
 
 def leaves(m):
