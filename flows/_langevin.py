@@ -351,6 +351,10 @@ def langevin(
 
     A `ParticleTrajectory` with `ts = saveat`, positions `x [S, N, d]` and, for the
     underdamped dynamics, velocities `v`.
+
+    Raises `ValueError` for non-finite particles, a potential without finite gradients, or
+    an overdamped `dt` beyond the explicit scheme's stability bound `dt * L <= 2` (L: the
+    largest curvature of the potential + interaction drift at the initial particles).
     """
     if not isinstance(energy, MeanFieldEnergy):
         raise ValueError(f"energy must be a flows.MeanFieldEnergy; got {type(energy).__name__}")
