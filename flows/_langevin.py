@@ -100,17 +100,25 @@ class MeanFieldEnergy(eqx.Module):
             total = total + self.functional(x)
         return total
 
+    def field_force(self, y: Float[Array, "M d"], cloud: Float[Array, "N d"]
+                    ) -> Float[Array, "M d"]:
+        """The potential and interaction part of `-grad (dF/dmu)(mu)` at the points `y`, for
+        the empirical measure `mu` of `cloud` (the functional term is not included)."""
+        f = jnp.zeros_like(y)
+        if self.potential is not None:
+            f = f - jax.vmap(jax.grad(self.potential))(y)
+        if self.interaction is not None:
+            n = cloud.shape[0]
+            f = f + interaction_force(self.interaction, y, cloud,
+                                      jnp.full(n, 1.0 / n, y.dtype),
+                                      block_size=self.block_size, mesh=self.mesh)
+        return f
+
     def force(self, x: Float[Array, "N d"]) -> Float[Array, "N d"]:
         """`-grad (dF/dmu)(mu_N)(x_i)` for every particle."""
-        n = x.shape[0]
-        f = jnp.zeros_like(x)
-        if self.potential is not None:
-            f = f - jax.vmap(jax.grad(self.potential))(x)
-        if self.interaction is not None:
-            f = f + interaction_force(self.interaction, x, x, jnp.full(n, 1.0 / n, x.dtype),
-                                      block_size=self.block_size, mesh=self.mesh)
+        f = self.field_force(x, x)
         if self.functional is not None:
-            f = f - n * jax.grad(self.functional)(x)
+            f = f - x.shape[0] * jax.grad(self.functional)(x)
         return f
 
 
@@ -295,9 +303,7 @@ def _check_dt(energy: MeanFieldEnergy, dt: float, x0: Array) -> None:
     a subsample of the particles represents); a general functional is not included."""
     if energy.potential is None and energy.interaction is None:
         return
-    part = MeanFieldEnergy(energy.potential, energy.interaction, None, energy.block_size,
-                           energy.mesh)
-    check_step_stability("dt", dt, part.force, x0)
+    check_step_stability("dt", dt, lambda z: energy.field_force(z, z), x0)
 
 
 @eqx.filter_jit
@@ -424,15 +430,7 @@ class _FrozenField(eqx.Module):
     cloud: Array
 
     def force(self, y):
-        e, n = self.energy, self.cloud.shape[0]
-        f = jnp.zeros_like(y)
-        if e.potential is not None:
-            f = f - jax.vmap(jax.grad(e.potential))(y)
-        if e.interaction is not None:
-            f = f + interaction_force(e.interaction, y, self.cloud,
-                                      jnp.full(n, 1.0 / n, y.dtype), block_size=e.block_size,
-                                      mesh=e.mesh)
-        return f
+        return self.energy.field_force(y, self.cloud)
 
 
 @eqx.filter_jit
