@@ -26,6 +26,8 @@ from _plot import loss_curves  # noqa: E402
 import pinns  # noqa: E402
 from sciopt import problems  # noqa: E402
 
+SELECTABLE = True  # `sciopt bench pinn --only TEXT` runs the cases whose label contains TEXT
+
 
 def _case(problem, model="pinn", optimizer="adam", steps=(3000, 100), width=64, depth=4,
           lr=1e-3, points=(1024, 256), options=None, refine=None, refine_steps=(0, 0),
@@ -125,6 +127,8 @@ def run(config: dict) -> dict:
                 continue  # a full-size case only
             refine_steps, refine_npts = case["refine_steps"][pick], case["refine_points"][pick]
             label = _label(case, params, pick)
+            if config.get("only") and config["only"] not in label:
+                continue
             print(f"pinn: {label}, {steps} + {refine_steps} steps", flush=True)
             p = problems.get(case["problem"], **params)
             k_model, k_train = jax.random.split(jax.random.key(0))
@@ -171,6 +175,9 @@ def run(config: dict) -> dict:
                          "—" if memory is None else round(memory, 1)])
             metrics[label] = err
             curves[label] = np.concatenate(losses)
+    if not rows:
+        raise ValueError(f"no pinn case matches --only {config.get('only')!r}; labels: "
+                         + "; ".join(_label(c, c["params"], pick) for c in CASES))
     png = loss_curves(curves, out_dir / "pinn_losses.png", ylabel="total loss")
     return {
         "title": "PINNs (pinns, sciopt.optim)",
@@ -183,14 +190,17 @@ def run(config: dict) -> dict:
                         "anchor", "goal", "wall (s)", "steps/s", "step memory (MiB)"],
             "rows": rows,
             "notes": ("Adam or MultiAdam with a cosine-decayed learning rate, fresh uniform "
-                      "collocation points every step (a fixed set for the Gauss-Newton "
-                      "refinement: Levenberg-Marquardt, dense Jacobian per point), exact "
+                      "collocation points every step, also in the Gauss-Newton "
+                      "refinement (Levenberg-Marquardt, dense Jacobian per point, its gain "
+                      "ratio taken on the step's points), exact "
                       "periodic embedding in x (or the label xi for the LPINN) for the "
                       "periodic problems, tanh MLP with Glorot initialisation, float64. "
                       "Time marching (pinns.train_pinn_marching): equal windows, each "
                       "warm-started from the last, with the previous window's network as "
                       "its initial condition; steps are totals over the windows. "
-                      "Errors on the reference's space-time grid (128 points x 21 times), "
+                      "Errors on a space-time grid of 128 points x 21 times against the "
+                      "closed form (advection; Burgers by Cole-Hopf) or our spectral "
+                      "reference solved on 1024 points and read at every 8th (Allen-Cahn), "
                       "the 2D nodes, or 4096 random points of the ball (high dimension, "
                       "Laplacian by STDE with 16 sparse directions per point). Wall time "
                       "includes compilation; step memory is what XLA plans for one loss "

@@ -69,17 +69,31 @@ def load_suite(name: str) -> ModuleType:
     return module
 
 
+def selectable_suites() -> list[str]:
+    """Suites whose cases `--only` can select (they define `SELECTABLE = True`)."""
+    return [n for n in available_suites() if getattr(load_suite(n), "SELECTABLE", False)]
+
+
 def run_suite(name: str, config: dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
     """Run suite `name` with `config`, write its JSON and Markdown into `out_dir`.
 
-    `config` always carries `out_dir` (a `Path`, for the suite's figures) and `quick`.
+    `config` always carries `out_dir` (a `Path`, for the suite's figures) and `quick`;
+    `config["only"]` (suites with `SELECTABLE = True`) keeps the cases whose label contains
+    it.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = load_suite(name)
+    if config.get("only") and not getattr(module, "SELECTABLE", False):
+        raise ValueError(f"suite {name!r} runs all its cases; --only applies to suites with "
+                         f"named cases ({', '.join(selectable_suites())})")
     config = {"quick": False, **config, "out_dir": out_dir}
     t0 = time.perf_counter()
     result = module.run(config)
+    if config.get("only"):
+        result["only"] = config["only"]
+        result["summary"] = (f"Cases whose label contains {config['only']!r} only. "
+                             + result.get("summary", ""))
     result["wall_time_s"] = time.perf_counter() - t0
     env = environment()
     write_suite(out_dir, name, result, env)

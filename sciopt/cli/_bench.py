@@ -7,7 +7,8 @@ from .._validate import positive_int
 NAME = "bench"
 HELP = "run a benchmark suite; write results/<suite>.json, a Markdown table and PNG plots"
 EPILOG = ("examples:\n  sciopt bench quick              # the main job: every suite, small\n"
-          "  sciopt bench train --repeats 7\n  sciopt bench --list")
+          "  sciopt bench train --repeats 7\n"
+          "  sciopt bench pinn --only allen_cahn1d --out results/allen_cahn\n  sciopt bench --list")
 
 
 def configure(p) -> None:
@@ -17,6 +18,9 @@ def configure(p) -> None:
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per case (median reported)")
     p.add_argument("--quick", action="store_true", help="run the suite's small configuration")
+    p.add_argument("--only", default=None, metavar="TEXT",
+                   help="run only the cases whose label contains TEXT (suites that list "
+                        "cases, e.g. pinn)")
 
 
 def run(args) -> int:
@@ -31,6 +35,8 @@ def run(args) -> int:
             print(f"{name:<14} {path}")
         return 0
     config = {"quick": bool(args.quick)}
+    if args.only:
+        config["only"] = args.only
     if args.repeats is not None:
         config["repeats"] = positive_int("--repeats", args.repeats)
     result = run_suite(args.suite, config, args.out)

@@ -105,6 +105,13 @@ def test_bench_runs_a_suite_and_writes_json_markdown_png(capsys, tmp_path):
     assert "| operation |" in (tmp_path / "data.md").read_text()
     assert (tmp_path / "data_throughput.png").read_bytes()[:4] == b"\x89PNG"
 
+    # --only selects cases of suites that name them, and says so otherwise.
+    code, _, err = run(capsys, "bench", "data", "--only", "x", "--out", str(tmp_path))
+    assert code == 2 and "--only applies to suites with named cases (pinn" in err
+    code, _, err = run(capsys, "bench", "pinn", "--quick", "--only", "no such case", "--out",
+                       str(tmp_path))
+    assert code == 2 and "no pinn case matches --only 'no such case'" in err
+
 
 def test_console_script_in_a_real_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sciopt.cli", "problems", "nope"],
