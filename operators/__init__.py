@@ -33,3 +33,31 @@ from ._train import predict as predict
 from ._train import relative_l2 as relative_l2
 from ._train import rollout as rollout
 from ._train import train_operator as train_operator
+
+__all__ = [
+    "build_model",
+    "channel_statistics",
+    "check_compatible",
+    "count_parameters",
+    "DeepONet",
+    "DifferenceStencil",
+    "DyMixOp",
+    "evaluate",
+    "FNO",
+    "inference_seconds",
+    "LGMLayer",
+    "load_model",
+    "model_spec",
+    "MODELS",
+    "MultiONet",
+    "Normalized",
+    "normalized",
+    "operator_pairs",
+    "OperatorData",
+    "predict",
+    "relative_l2",
+    "rollout",
+    "save_model",
+    "SpectralConv",
+    "train_operator",
+]

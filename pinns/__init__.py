@@ -30,3 +30,28 @@ from ._teng import teng_model as teng_model
 from ._train import OPTIMIZERS as OPTIMIZERS
 from ._train import make_optimizer as make_optimizer
 from ._train import train_pinn as train_pinn
+
+__all__ = [
+    "characteristic_grid",
+    "Formulation",
+    "formulation",
+    "LagrangianPINN",
+    "lpinn_for",
+    "lpinn_loss",
+    "make_optimizer",
+    "MarchingPINN",
+    "MarchingResult",
+    "MLP",
+    "OPTIMIZERS",
+    "PeriodicMLP",
+    "PINN",
+    "pinn_for",
+    "pinn_loss",
+    "predict_on_reference",
+    "relative_error",
+    "TENG",
+    "teng_model",
+    "TENGResult",
+    "train_pinn",
+    "train_pinn_marching",
+]

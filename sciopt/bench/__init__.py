@@ -12,3 +12,18 @@ from ._timing import compiled_memory as compiled_memory
 from ._timing import device_peak_bytes as device_peak_bytes
 from ._timing import peak_rss_bytes as peak_rss_bytes
 from ._timing import time_call as time_call
+
+__all__ = [
+    "available_suites",
+    "block",
+    "compiled_memory",
+    "device_peak_bytes",
+    "environment",
+    "load_suite",
+    "markdown_table",
+    "peak_rss_bytes",
+    "run_suite",
+    "suite_markdown",
+    "time_call",
+    "write_suite",
+]

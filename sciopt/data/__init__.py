@@ -13,3 +13,19 @@ from ._loader import batch_source as batch_source
 from ._loader import iterate_batches as iterate_batches
 from ._loader import split as split
 from ._loader import split_indices as split_indices
+
+__all__ = [
+    "batch_source",
+    "BlockArray",
+    "DatasetError",
+    "gaussian_random_field",
+    "generate_dataset",
+    "inspect_dataset",
+    "iterate_batches",
+    "PDEDataset",
+    "PRESETS",
+    "read_dataset",
+    "split",
+    "split_indices",
+    "write_dataset",
+]

@@ -10,3 +10,15 @@ from ._operators import biharmonic as biharmonic
 from ._operators import divergence as divergence
 from ._operators import laplacian as laplacian
 from ._taylor import taylor as taylor
+
+__all__ = [
+    "apply_operator",
+    "basis",
+    "biharmonic",
+    "collapsed_taylor",
+    "DifferentialOperator",
+    "divergence",
+    "laplacian",
+    "Rows",
+    "taylor",
+]

@@ -9,3 +9,15 @@ from ._domains import Torus as Torus
 from ._samplers import latin_hypercube as latin_hypercube
 from ._samplers import sobol as sobol
 from ._samplers import unit_cube as unit_cube
+
+__all__ = [
+    "AbstractDomain",
+    "Ball",
+    "Box",
+    "Disk",
+    "Interval",
+    "latin_hypercube",
+    "sobol",
+    "Torus",
+    "unit_cube",
+]

@@ -25,3 +25,25 @@ from ._topology import density_filter as density_filter
 from ._topology import optimality_criteria as optimality_criteria
 from ._topology import plot_topology as plot_topology
 from ._topology import simp_mbb as simp_mbb
+
+__all__ = [
+    "compliance",
+    "darcy_inverse",
+    "DarcyInverseResult",
+    "density_filter",
+    "finite_difference_check",
+    "InitialConditionResult",
+    "InverseResult",
+    "least_squares",
+    "minimise",
+    "optimality_criteria",
+    "plot_darcy_inverse",
+    "plot_initial_condition",
+    "plot_topology",
+    "PointObservations",
+    "Reparam",
+    "simp_mbb",
+    "tikhonov",
+    "TopologyResult",
+    "total_variation",
+]

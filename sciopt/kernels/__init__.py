@@ -9,3 +9,14 @@ from ._interactions import kernel_logsumexp as kernel_logsumexp
 from ._interactions import kernel_matvec as kernel_matvec
 from ._interactions import squared_distance_score as squared_distance_score
 from ._interactions import squared_distances as squared_distances
+
+__all__ = [
+    "gaussian_kernel",
+    "GaussianKernel",
+    "kernel_logsumexp",
+    "kernel_matvec",
+    "pairwise",
+    "squared_distance_score",
+    "squared_distances",
+    "SquaredDistanceScore",
+]

@@ -12,3 +12,17 @@ from ._gauss_newton import least_squares_step as least_squares_step
 from ._multi_adam import MultiAdamState as MultiAdamState
 from ._multi_adam import group_gradients as group_gradients
 from ._multi_adam import multi_adam as multi_adam
+
+__all__ = [
+    "gauss_newton",
+    "GaussNewtonState",
+    "group_gradients",
+    "is_least_squares",
+    "least_squares_step",
+    "LeastSquaresTransformation",
+    "multi_adam",
+    "MultiAdamState",
+    "Residuals",
+    "SOLVERS",
+    "SumOfSquares",
+]

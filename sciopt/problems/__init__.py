@@ -45,3 +45,37 @@ from ._semilinear import KdV1D as KdV1D
 from ._semilinear import KuramotoSivashinsky1D as KuramotoSivashinsky1D
 from ._torus2d import AllenCahnTorus2D as AllenCahnTorus2D
 from ._torus2d import Burgers2D as Burgers2D
+
+__all__ = [
+    "AbstractPeriodic",
+    "AbstractPeriodic1D",
+    "AbstractPeriodic2D",
+    "AbstractProblem",
+    "Advection1D",
+    "AllenCahn1D",
+    "AllenCahn2D",
+    "AllenCahnTorus2D",
+    "Burgers1DPeriodic",
+    "Burgers2D",
+    "Darcy2D",
+    "describe",
+    "FisherKPP1D",
+    "get",
+    "Heat1DPeriodic",
+    "Heat2D",
+    "Helmholtz2D",
+    "KdV1D",
+    "KuramotoSivashinsky1D",
+    "MBBBeamProblem",
+    "names",
+    "NavierStokes2D",
+    "Param",
+    "plot_reference",
+    "Poisson2D",
+    "PoissonTwoBody",
+    "ReferenceRun",
+    "register",
+    "run_reference",
+    "SineGordonTwoBody",
+    "Wave1D",
+]

@@ -15,3 +15,18 @@ from ._etdrk4 import solve_on_grid as solve_on_grid
 from ._finite_volume import burgers_rhs as burgers_rhs
 from ._finite_volume import solve_burgers_fv as solve_burgers_fv
 from ._spectral import PeriodicGrid as PeriodicGrid
+
+__all__ = [
+    "burgers_rhs",
+    "etdrk4_coefficients",
+    "etdrk4_step",
+    "ETDRK4Coefficients",
+    "MBBBeam",
+    "PeriodicGrid",
+    "q4_stiffness",
+    "solve_burgers_fv",
+    "solve_elasticity_q4",
+    "solve_elliptic_2d",
+    "solve_etdrk4",
+    "solve_on_grid",
+]

@@ -17,3 +17,22 @@ from ._sources import ArrayBatches as ArrayBatches
 from ._sources import ArrayBatchState as ArrayBatchState
 from ._sources import FullBatch as FullBatch
 from ._sources import SampledBatches as SampledBatches
+
+__all__ = [
+    "AbstractBatchSource",
+    "ArrayBatches",
+    "ArrayBatchState",
+    "CheckpointError",
+    "fit",
+    "FitResult",
+    "FullBatch",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "NonFiniteError",
+    "ProgressReporter",
+    "read_header",
+    "SampledBatches",
+    "save_checkpoint",
+    "TrainState",
+    "write_state",
+]
