@@ -26,6 +26,8 @@ from ._multionet import MultiONet as MultiONet
 from ._normalize import Normalized as Normalized
 from ._normalize import channel_statistics as channel_statistics
 from ._normalize import normalized as normalized
+from ._surrogate import OperatorVectorField as OperatorVectorField
+from ._surrogate import surrogate_solve as surrogate_solve
 from ._train import check_compatible as check_compatible
 from ._train import evaluate as evaluate
 from ._train import inference_seconds as inference_seconds
@@ -51,6 +53,7 @@ __all__ = [
     "MODELS",
     "MultiONet",
     "Normalized",
+    "OperatorVectorField",
     "normalized",
     "operator_pairs",
     "OperatorData",
@@ -59,5 +62,6 @@ __all__ = [
     "rollout",
     "save_model",
     "SpectralConv",
+    "surrogate_solve",
     "train_operator",
 ]

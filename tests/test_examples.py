@@ -25,6 +25,8 @@ REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"],
            "initial_condition_inverse.py": ["--resolution", "32", "--out", "."],
            "topology_mbb.py": ["--nelx", "12", "--nely", "4", "--max-iterations", "10", "--out",
                                "."],
+           "operator_surrogate.py": ["--samples", "6", "--steps", "20", "--inverse-steps",
+                                     "2"],
            "teng_allen_cahn.py": ["--steps", "2", "--width", "12", "--depth", "3",
                                  "--grid", "24"]}
 
