@@ -205,6 +205,14 @@ def _smooth_pair(n, dim):
                       jnp.cos(2 * jnp.pi * (g[0] + g[-1]))])
 
 
+def _trained_stencils(model, key):
+    """`model` with random (as if trained) difference stencils; they start at zero."""
+    stencils = lambda m: [layer.linear[0][1].conv.weight for layer in m.layers]  # noqa: E731
+    keys = jax.random.split(key, len(model.layers))
+    return eqx.tree_at(stencils, model, [0.3 * jax.random.normal(k, w.shape, w.dtype)
+                                         for k, w in zip(keys, stencils(model), strict=True)])
+
+
 @pytest.mark.parametrize("dim", [1, 2])
 def test_dymixop_shapes_gradients_refinement_and_bad_input(dim):
     """Shapes and gradients in 1D and 2D; the model is a consistent discretisation of one
@@ -213,6 +221,9 @@ def test_dymixop_shapes_gradients_refinement_and_bad_input(dim):
     a model trained on one resolution can be evaluated on another."""
     model = operators.DyMixOp(2, 3, modes=(4,) * dim, hidden=6, layers=2,
                               key=jax.random.key(0))
+    assert all(float(jnp.abs(layer.linear[0][1].conv.weight).max()) == 0.0
+               for layer in model.layers)  # the stencils start at zero
+    model = _trained_stencils(model, jax.random.key(4))
     apply = eqx.filter_jit(lambda m, v: m(v))
     u = _smooth_pair(16, dim)
     assert apply(model, u).shape == (3,) + (16,) * dim
@@ -230,8 +241,9 @@ def test_dymixop_shapes_gradients_refinement_and_bad_input(dim):
     assert all(a > b for a, b in zip(errors, errors[1:], strict=False)), errors
     assert errors[-2] / errors[-1] > 1.5, errors  # first order: ~2 per halving of h
     # The difference stencil annihilates constants.
-    stencil = operators.DifferenceStencil(dim, 2, 2, key=jax.random.key(3))
-    np.testing.assert_allclose(stencil(jnp.full((2,) + (8,) * dim, 3.0)), 0.0, atol=1e-12)
+    stencil = model.layers[0].linear[0][1]
+    np.testing.assert_allclose(stencil(jnp.full((6,) + (8,) * dim, 3.0)), 0.0, atol=1e-12)
+    assert float(jnp.abs(stencil(jnp.ones((6,) + (8,) * dim) * jnp.arange(8.0))).max()) > 0
     with pytest.raises(ValueError, match="DyMixOp expects"):
         model(u[:1])
     with pytest.raises(ValueError, match="too coarse"):
