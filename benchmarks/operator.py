@@ -89,6 +89,9 @@ GRID_ONLY = ("navier_stokes_32",)  # time-stepping sets: models mapping a grid t
 SUPER_RESOLUTION = {"burgers_128": "burgers_1024", "darcy_29": "darcy_85"}
 
 
+SELECTABLE = True  # `--only TEXT` keeps the cases labelled "<data set> <model>" containing TEXT
+
+
 def _data_dir(config: dict) -> Path:
     return Path(config.get("data_dir") or os.environ.get("SCIOPT_DATA") or "data")
 
@@ -164,8 +167,11 @@ def run(config: dict) -> dict:
     models = config.get("models") or list(MODELS)
     gpu = jax.default_backend() == "gpu"
     rows, curves, metrics = [], {}, {}
+    only = config.get("only")  # `sciopt bench operator --only "darcy_85 dymixop"`
     with jax.enable_x64(True):
         for name in chosen:
+            if only and not any(only in f"{name} {m}" for m in models):
+                continue
             _, full, small, anchors = DATASETS[name]
             n_train, n_test = small if quick else full
             path = _dataset(name, n_train + n_test, config)
@@ -186,6 +192,8 @@ def run(config: dict) -> dict:
                               *DATASETS[fine_name][1])[1].astype(np.float64)
             for model_name in models:
                 if name in GRID_ONLY and model_name not in ("fno", "dymixop"):
+                    continue
+                if only and only not in f"{name} {model_name}":
                     continue
                 options, (steps, batch, lr) = MODELS[model_name], SCHEDULE[name]
                 if gpu:
@@ -219,6 +227,9 @@ def run(config: dict) -> dict:
                              1e3 * solver_s, solver_s / infer_s])
                 # A long run keeps what it has measured if it is stopped part-way.
                 (out_dir / "operator_partial.json").write_text(json.dumps(rows, default=str))
+    if not rows:
+        raise ValueError(f"no operator case matches --only {only!r}; cases are labelled "
+                         f"'<data set> <model>', e.g. 'darcy_85 dymixop'")
     png = loss_curves(curves, out_dir / "operator_losses.png", smooth=True, size=(7, 4.5),
                       ylabel="training loss (mean relative L2, batch)")
     return {

@@ -20,7 +20,7 @@ def configure(p) -> None:
     p.add_argument("--quick", action="store_true", help="run the suite's small configuration")
     p.add_argument("--only", default=None, metavar="TEXT",
                    help="run only the cases whose label contains TEXT (suites that list "
-                        "cases, e.g. pinn)")
+                        "cases: pinn, operator)")
 
 
 def run(args) -> int:

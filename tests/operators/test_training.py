@@ -93,7 +93,7 @@ def test_data_parallel_matches_one_device():
     one-device loss curve and ends at the same parameters within float64 round-off."""
     out = run_json_script(Path(__file__).with_name("_sharded_operator.py"))
     assert out["devices"] == 4
-    for name in ("dymixop",):
+    for name in ("fno",):
         assert out[f"{name}_loss"] < 1e-13, out  # only the reduction order differs
         assert out[f"{name}_rel"] < 1e-12, out
         assert out[f"{name}_decrease"] < 0.99, out  # and the run really trained
