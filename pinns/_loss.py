@@ -116,6 +116,22 @@ def _check_points(points, size: int, what: str) -> Array:
     return points
 
 
+def _sharder(mesh: jax.sharding.Mesh | None, counts: dict[str, int]) -> Callable[[Array],
+                                                                                  Array]:
+    """A function placing a point array's first axis over `mesh`'s first axis (identity
+    without a mesh), after checking every point count splits evenly."""
+    if mesh is None:
+        return lambda a: a
+    axis = mesh.axis_names[0]
+    size = mesh.shape[axis]
+    for name, n in counts.items():
+        if n % size:
+            raise ValueError(f"{name}={n} does not split over the {size} devices of mesh axis "
+                             f"{axis!r}; use a multiple of {size}")
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(axis))
+    return lambda a: jax.lax.with_sharding_constraint(a, sharding)
+
+
 def pinn_loss(
     problem: problems.AbstractProblem,
     *,
@@ -132,6 +148,7 @@ def pinn_loss(
     resample: bool = True,
     time_window: tuple[float, float] | None = None,
     initial: Callable[[Array], Array] | None = None,
+    mesh: jax.sharding.Mesh | None = None,
 ) -> SumOfSquares:
     """The PINN loss of `problem` for `sciopt.train.fit`: `loss(model, batch, key)` returns
     `(total, {"residual": ..., "initial" | "boundary": ...})`, mean squares per group; a
@@ -159,6 +176,8 @@ def pinn_loss(
     - `time_window`, `initial` (evolution problems): train on `t0 <= t <= t1` only, with the
       initial term at `t0` against `initial(x)` (default: the problem's `u(x, 0)`) — one
       window of time marching (see `train_pinn_marching`).
+    - `mesh`: shard every group's points over the mesh's first axis (data parallel; each
+      point count must be a multiple of the axis size). `train_pinn(..., mesh=)` sets it.
     """
     f = formulation(problem)
     one_of("sampling", sampling, ("uniform", "rad"))
@@ -185,6 +204,8 @@ def pinn_loss(
                              f"{time_window}")
         t_final = t_end
     u_start = initial if initial is not None else f.initial
+    shard = _sharder(mesh, {"residual_points": n_res, "initial_points": n_init,
+                            "boundary_points": n_bc})
 
     lo, hi = (np.asarray(b, float) for b in domain.bounds)
 
@@ -251,13 +272,14 @@ def pinn_loss(
             point_weights = (w / (counts * causal_chunks))[slab]
         else:
             point_weights = jnp.full(pts.shape[:1], 1.0 / pts.shape[0], pts.dtype)
+        pts = shard(pts)
         out = {"residual": Residuals(point_residual, with_keys(pts, k_stde), point_weights)}
         if f.kind == "evolution":
-            x = in_space(k_init, n_init)
+            x = shard(in_space(k_init, n_init))
             out["initial"] = Residuals(initial_residual, x,
                                        jnp.full(x.shape[:1], 1.0 / n_init, x.dtype))
         elif n_bc:
-            pb = domain.sample_boundary(n_bc, key=k_init)
+            pb = shard(domain.sample_boundary(n_bc, key=k_init))
             out["boundary"] = Residuals(boundary_residual, pb,
                                         jnp.full(pb.shape[:1], 1.0 / n_bc, pb.dtype))
         return out

@@ -42,7 +42,8 @@ def make_optimizer(name: str, learning_rate: float, steps: int, num_groups: int
 def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
                key: PRNGKeyArray, optimizer: str = "adam", learning_rate: float = 1e-3,
                loss: Loss | None = None, checkpoint_dir: str | Path | None = None,
-               progress: Any = "auto", **loss_options: Any) -> FitResult:
+               progress: Any = "auto", mesh: jax.sharding.Mesh | None = None,
+               **loss_options: Any) -> FitResult:
     """Train `model` on `problem` for `steps` optimiser steps with fresh collocation points
     every step (`pinn_loss(problem, **loss_options)`, or `lpinn_loss` for a
     `LagrangianPINN`, unless `loss` is given).
@@ -53,15 +54,22 @@ def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
     Jacobian is dense) or `"lbfgs"` (which defaults to one fixed set of points,
     `resample=False`, for its line search and curvature pairs); these two suit refining a
     model Adam has trained. Checkpoints, resume, progress and the NaN guard are
-    `sciopt.train.fit`'s.
+    `sciopt.train.fit`'s. With `mesh` (`sciopt.distributed.data_mesh()`), the collocation
+    points are sharded over its first axis and the parameters replicated (data parallel);
+    the result equals the one-device run to round-off.
     """
     if optimizer == "lbfgs":
         loss_options.setdefault("resample", False)
     if loss is None:
         make = lpinn_loss if isinstance(model, LagrangianPINN) else pinn_loss
+        if mesh is not None:
+            if make is lpinn_loss:
+                raise ValueError("mesh= shards the collocation points of a PINN; the "
+                                 "Lagrangian PINN's loss does not take a mesh yet")
+            loss_options["mesh"] = mesh
         loss = make(problem, **loss_options)
     _, terms = jax.eval_shape(lambda m: loss(m, None, jax.random.key(0)), model)
     opt, grouped = make_optimizer(optimizer, learning_rate, steps, len(terms))
     return fit(loss, model, opt, {}, steps, key=key, checkpoint_dir=checkpoint_dir,
-               progress=progress, grouped_gradients=grouped,
+               progress=progress, mesh=mesh, grouped_gradients=grouped,
                description=f"{type(model).__name__} ({optimizer})", chunk_size=min(500, steps))

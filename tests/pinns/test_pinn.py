@@ -1,6 +1,8 @@
 """PINN: exact periodicity of the embedding, convergence on a tiny problem with Adam and
 MultiAdam, adaptive sampling and causal weighting, and clear errors on bad input."""
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 
 import pinns
 from sciopt import problems
+from tests._subprocess import run_json_script
 
 HEAT = problems.get("heat1d", modes=1)  # u = exp(-0.1 t) sin x on the periodic interval
 
@@ -169,3 +172,14 @@ def test_reference_is_solved_finer_and_read_on_the_evaluation_grid():
     with pytest.raises(ValueError, match="oversample applies to 1D evolution"):
         pinns.predict_on_reference(problems.get("poisson2d"), exact, resolution=8,
                                    oversample=2)
+
+
+@pytest.mark.slow
+def test_collocation_points_sharded_over_four_devices_match_one_device():
+    """Adam and Gauss-Newton with the points sharded over 4 forced CPU devices follow the
+    one-device run to round-off; a point count that does not split is refused."""
+    out = run_json_script(Path(__file__).with_name("_sharded_pinn.py"))
+    assert out["devices"] == 4
+    assert out["loss_rel"] < 1e-10 and out["param_rel"] < 1e-10, out
+    assert out["decrease"] < 0.5, out
+    assert "residual_points=66 does not split over the 4 devices" in out["bad_count"]
