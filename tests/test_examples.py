@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"],
+REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"], "bridges.py": ["--steps", "20"],
            "laplacian_stde.py": ["--dim", "10", "--samples", "4,16"],
            "jko_fokker_planck.py": ["--steps", "2", "--iterations", "20", "--pool", "512"],
            "kernel_density.py": ["--points", "2000"], "entropic_map.py": ["--points", "300"],
@@ -27,6 +27,7 @@ REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"],
                                "."],
            "operator_surrogate.py": ["--samples", "6", "--steps", "20", "--inverse-steps",
                                      "2"],
+           "pinn_multiadam.py": ["--steps", "20", "--width", "16", "--points", "64"],
            "teng_allen_cahn.py": ["--steps", "2", "--width", "12", "--depth", "3",
                                  "--grid", "24"]}
 
