@@ -28,6 +28,8 @@ def on_page_markdown(markdown, page, config, files):
         lines += [f"## `{machine.name}`", ""]
         for record in sorted(machine.rglob("*.json")):
             data = json.loads(record.read_text())
+            if not isinstance(data, dict) or "suite" not in data:
+                continue  # not a suite's record (e.g. a list of frames)
             table = record.with_suffix(".md").relative_to(ROOT)
             env = data.get("environment", {})
             lines.append(f"- **[{data.get('title', record.stem)}]({table.as_posix()})** "

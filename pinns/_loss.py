@@ -299,16 +299,15 @@ def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,
     Default 8 for 1D evolution problems without a closed form (the 128-point spectral
     solution of Allen–Cahn at eps = 1e-4 is itself 7e-3 away from the converged one; at
     1024 points, 2e-5), 1 otherwise."""
+    evolution_1d = problem.domain.dim == 1 and hasattr(problem, "t_final")
     if oversample is None:
-        oversample = 8 if (problem.domain.dim == 1 and hasattr(problem, "t_final")
-                           and not hasattr(problem, "solution")) else 1
-    oversample = positive_int("oversample", oversample)
+        oversample = 8 if evolution_1d and not hasattr(problem, "solution") else 1
+    if positive_int("oversample", oversample) > 1 and not evolution_1d:
+        raise ValueError(f"oversample applies to 1D evolution problems; got "
+                         f"{type(problem).__name__}")
     run = problems.run_reference(problem, resolution * oversample, num_times=num_times)
     ref = run.exact if run.exact is not None else run.u
     if oversample > 1:
-        if run.kind != "time_1d":
-            raise ValueError(f"oversample applies to 1D evolution problems; "
-                             f"{type(problem).__name__} gives a {run.kind} reference")
         run = dataclasses.replace(run, coords={"x": run.coords["x"][::oversample]})
         ref = ref[:, ::oversample]
     if run.kind == "time_1d":
