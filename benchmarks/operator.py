@@ -230,6 +230,7 @@ def run(config: dict) -> dict:
     if not rows:
         raise ValueError(f"no operator case matches --only {only!r}; cases are labelled "
                          f"'<data set> <model>', e.g. 'darcy_85 dymixop'")
+    (out_dir / "operator_partial.json").unlink(missing_ok=True)  # the full record follows
     png = loss_curves(curves, out_dir / "operator_losses.png", smooth=True, size=(7, 4.5),
                       ylabel="training loss (mean relative L2, batch)")
     return {
