@@ -17,6 +17,10 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_int
 
+# Grids with at most this many points use the truncated-DFT path of `SpectralConv` (matrix
+# products), larger ones the FFT: the tables grow as points x modes.
+DFT_MAX_POINTS = 128 * 128
+
 
 class SpectralConv(eqx.Module):
     """`v -> irfft(R . rfft(v))` on a periodic grid, keeping the lowest `modes` Fourier modes
@@ -117,11 +121,6 @@ class SpectralConv(eqx.Module):
         c_last, s_last = _dft_tables(n_last, tuple(range(m_last)), dtype, inverse=True,
                                      real=True)
         return out_re @ c_last - out_im @ s_last
-
-
-# Grids with at most this many points use the truncated-DFT path of `SpectralConv` (matrix
-# products), larger ones the FFT: the tables grow as points x modes.
-DFT_MAX_POINTS = 128 * 128
 
 
 def _dft_tables(n: int, kept: tuple[int, ...], dtype, *, inverse: bool = False,
