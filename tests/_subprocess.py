@@ -1,5 +1,6 @@
-"""Run a helper script in a fresh Python process (its own XLA flags) and read the JSON line
-it prints last."""
+"""Run a helper script in a fresh Python process and read the JSON line it prints last. The
+script inherits the test run's XLA flags (conftest) and may add its own, such as a forced
+device count."""
 
 import json
 import os
@@ -9,8 +10,7 @@ from pathlib import Path
 
 
 def run_json_script(path: Path, timeout: float = 300) -> dict:
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)  # the script sets its own
+    env = {**os.environ, "XLA_FLAGS": os.environ.get("SCIOPT_TEST_XLA_FLAGS", "")}
     proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                           timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -21,9 +21,7 @@ def _command(ckpt: Path, out: Path, sleep: float) -> list[str]:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
-    return env
+    return {**os.environ, "XLA_FLAGS": os.environ.get("SCIOPT_TEST_XLA_FLAGS", "")}
 
 
 @pytest.mark.slow
