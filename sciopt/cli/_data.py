@@ -36,6 +36,9 @@ def configure(p) -> None:
                "--resolution 256 --seed 0 --out data/burgers.h5\n"
                "  sciopt data generate allen_cahn1d --samples 64 --resolution 128 --seed 1 "
                "--out ac.h5 --param a=2 --std 0.5\n"
+               "  sciopt data generate burgers1d_periodic --samples 1200 --resolution 128 "
+               "--seed 0 --out burgers_fno.h5 --param nu=0.1 --param length=1 --times 2 "
+               "--covariance matern\n"
                "  sciopt data generate navier_stokes2d --preset fno --samples 100 --seed 0 "
                "--out ns.h5 --param nu=1e-3",
         formatter_class=p.formatter_class)
@@ -57,9 +60,19 @@ def configure(p) -> None:
                    help="saved times, including t = 0 (default 11)")
     g.add_argument("--t-final", type=float, default=None, help="final time")
     g.add_argument("--dt", type=float, default=None, help="solver time step")
-    g.add_argument("--length-scale", type=float, default=0.1,
-                   help="random-field correlation length, as a fraction of the period")
-    g.add_argument("--std", type=float, default=1.0, help="random-field standard deviation")
+    g.add_argument("--covariance", default="squared_exponential",
+                   choices=["squared_exponential", "matern"],
+                   help="initial-condition field: squared_exponential (--length-scale, --std) "
+                        "or matern, sigma^2 (-Laplacian + tau^2)^(-alpha) (--alpha, --tau, "
+                        "--sigma; defaults 2, 5, 25: the FNO paper's Burgers)")
+    g.add_argument("--length-scale", type=float, default=None,
+                   help="random-field correlation length, as a fraction of the period "
+                        "(default 0.1)")
+    g.add_argument("--std", type=float, default=None,
+                   help="random-field standard deviation (default 1)")
+    for name, doc in (("alpha", "Matern smoothness exponent"),
+                      ("tau", "Matern inverse length scale"), ("sigma", "Matern amplitude")):
+        g.add_argument(f"--{name}", type=float, default=None, help=doc)
     g.add_argument("--chunk-size", type=int, default=32, help="trajectories per chunk")
     g.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a problem parameter (repeatable)")
@@ -87,7 +100,8 @@ def run(args) -> int:
         path = generate_dataset(
             args.out, args.problem, samples=args.samples, resolution=args.resolution,
             seed=args.seed, num_times=args.times, t_final=args.t_final, dt=args.dt,
-            length_scale=args.length_scale, std=args.std, chunk_size=args.chunk_size,
+            length_scale=args.length_scale, std=args.std, covariance=args.covariance,
+            alpha=args.alpha, tau=args.tau, sigma=args.sigma, chunk_size=args.chunk_size,
             params=parse_params(args.param), preset=args.preset, dtype=args.dtype,
             overwrite=args.overwrite)
         print(f"wrote {path}")

@@ -3,6 +3,7 @@
 from ._generate import PRESETS as PRESETS
 from ._generate import gaussian_random_field as gaussian_random_field
 from ._generate import generate_dataset as generate_dataset
+from ._generate import matern_random_field as matern_random_field
 from ._hdf5 import BlockArray as BlockArray
 from ._hdf5 import DatasetError as DatasetError
 from ._hdf5 import PDEDataset as PDEDataset
@@ -22,6 +23,7 @@ __all__ = [
     "generate_dataset",
     "inspect_dataset",
     "iterate_batches",
+    "matern_random_field",
     "PDEDataset",
     "PRESETS",
     "read_dataset",

@@ -29,6 +29,24 @@ from ..train import ProgressReporter
 from ._hdf5 import BlockArray, DatasetError, write_dataset
 
 
+def _filtered_noise(key: PRNGKeyArray, grid: PeriodicGrid,
+                    amplitude: Float[Array, "..."]) -> tuple[Float[Array, "..."], Array]:
+    """White noise on `grid` filtered by `amplitude` (on the `rfftn` modes) and scaled to unit
+    pointwise variance; also the `rfftn` modes' multiplicities (the half spectrum's
+    interior modes stand for two modes of the full one)."""
+    noise = jax.random.normal(key, grid.sizes, jnp.result_type(float))
+    field = grid.to_physical(grid.to_spectral(noise) * amplitude)
+    full = np.ones(grid.sizes[-1] // 2 + 1) * 2
+    full[0] = 1
+    if grid.sizes[-1] % 2 == 0:
+        full[-1] = 1
+    weight = jnp.asarray(full.reshape((1,) * (grid.ndim - 1) + (-1,)))
+    # Pointwise variance of the filtered white noise: mean of |amplitude|^2 over all modes.
+    shape = jnp.broadcast_shapes(amplitude.shape, weight.shape)
+    variance = jnp.sum(weight * jnp.broadcast_to(amplitude**2, shape)) / math.prod(grid.sizes)
+    return field / jnp.sqrt(variance), weight
+
+
 def gaussian_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, length_scale: float,
                           std: float = 1.0) -> Float[Array, "..."]:
     """A periodic, zero-mean Gaussian random field on `grid` with squared-exponential
@@ -36,19 +54,39 @@ def gaussian_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, length_scale
     white noise in Fourier space and normalised to pointwise standard deviation `std`."""
     length_scale = positive_float("length_scale", length_scale)
     std = positive_float("std", std)
-    noise = jax.random.normal(key, grid.sizes, jnp.result_type(float))
     k2 = sum(k**2 for k in grid.wavenumbers())
     # The covariance's spectrum is proportional to exp(-k^2 l^2 / 2); filter by its root.
-    amplitude = jnp.exp(-k2 * length_scale**2 / 4)
-    field = grid.to_physical(grid.to_spectral(noise) * amplitude)
-    # Pointwise variance of the filtered white noise: mean of |amplitude|^2 over all modes.
-    full = np.ones(grid.sizes[-1] // 2 + 1) * 2
-    full[0] = 1
-    if grid.sizes[-1] % 2 == 0:
-        full[-1] = 1
-    weight = jnp.asarray(full.reshape((1,) * (grid.ndim - 1) + (-1,)))
-    variance = jnp.sum(weight * jnp.broadcast_to(amplitude**2, k2.shape)) / math.prod(grid.sizes)
-    return std * field / jnp.sqrt(variance)
+    field, _ = _filtered_noise(key, grid, jnp.exp(-k2 * length_scale**2 / 4))
+    return std * field
+
+
+def matern_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, alpha: float, tau: float,
+                        sigma: float) -> Float[Array, "..."]:
+    """A periodic Gaussian random field with covariance operator
+    `sigma^2 (-Laplacian + tau^2)^(-alpha)` on the grid's torus and zero mean mode: the
+    initial conditions of the FNO paper's Burgers set (`alpha = 2, tau = 5, sigma = 25` on
+    the unit period) and the field its Darcy coefficients threshold.
+
+    The covariance's eigenvalues are `sigma^2 (|k|^2 + tau^2)^(-alpha)` at the angular
+    wavenumbers `k` of the torus of volume `V`, so the pointwise variance is their sum over
+    the grid's modes (bar `k = 0`) divided by `V`; on the unit period each Fourier
+    coefficient `a_k cos(2 pi k x) + b_k sin(2 pi k x)` has standard deviation
+    `sqrt(2) sigma ((2 pi k)^2 + tau^2)^(-alpha / 2)`, as in the FNO authors' generator.
+    Drawn by filtering white noise in Fourier space (exact for the modes the grid holds).
+
+    Reference: Li et al., "Fourier Neural Operator for Parametric Partial Differential
+    Equations", ICLR 2021 (data generation).
+    """
+    alpha = positive_float("alpha", alpha)
+    tau = positive_float("tau", tau)
+    sigma = positive_float("sigma", sigma)
+    k2 = sum(k**2 for k in grid.wavenumbers())
+    eigenvalues = sigma**2 * (k2 + tau**2) ** (-alpha)
+    eigenvalues = jnp.where(k2 == 0, 0.0, eigenvalues)  # no mean mode
+    field, weight = _filtered_noise(key, grid, jnp.sqrt(eigenvalues))
+    shape = jnp.broadcast_shapes(eigenvalues.shape, weight.shape)
+    variance = jnp.sum(weight * jnp.broadcast_to(eigenvalues, shape)) / math.prod(grid.lengths)
+    return jnp.sqrt(variance) * field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +104,7 @@ class _Plan:
     advice: str
 
 
-def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std):
+def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, field):
     if num_times < 2:
         raise ValueError(f"num_times must be at least 2; got {num_times}")
     if getattr(prob, "boundary", "periodic") != "periodic":
@@ -75,13 +113,23 @@ def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale,
     grid = prob.grid(resolution)
     t_final = prob.t_final if t_final is None else positive_float("t_final", t_final)
     times = np.linspace(0.0, t_final, num_times)
-    period = grid.lengths[0]
-    field = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
-             "length_scale": length_scale * period, "std": std, "mean": 0.0}
+    if field["covariance"] == "matern":
+        spec = {"kind": "gaussian_random_field", "covariance":
+                "sigma^2 (-Laplacian + tau^2)^(-alpha), periodic, zero mean mode",
+                **{k: field[k] for k in ("alpha", "tau", "sigma")}}
 
-    def draw(i):
-        key = jax.random.fold_in(jax.random.key(seed), i)
-        return gaussian_random_field(key, grid, length_scale=length_scale * period, std=std)
+        def draw(i):
+            key = jax.random.fold_in(jax.random.key(seed), i)
+            return matern_random_field(key, grid, alpha=field["alpha"], tau=field["tau"],
+                                       sigma=field["sigma"])
+    else:
+        length_scale = field["length_scale"] * grid.lengths[0]  # a fraction of the period
+        spec = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
+                "length_scale": length_scale, "std": field["std"], "mean": 0.0}
+
+        def draw(i):
+            key = jax.random.fold_in(jax.random.key(seed), i)
+            return gaussian_random_field(key, grid, length_scale=length_scale, std=field["std"])
 
     _, _, step = save_schedule(times, dt, prob.default_dt)
     return _Plan(
@@ -92,9 +140,9 @@ def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale,
                              zip("xyz"[: grid.ndim], grid.axes(), strict=True)},
         solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution": resolution,
                 "contour_points": 64},
-        metadata={"initial_condition": field},
-        config={"times": times.tolist(), "dt": dt, "initial_condition": field},
-        advice=f"lower dt (now {dt or prob.default_dt}) or the initial-condition std ({std})",
+        metadata={"initial_condition": spec},
+        config={"times": times.tolist(), "dt": dt, "initial_condition": spec},
+        advice=f"lower dt (now {dt or prob.default_dt}) or the initial condition's amplitude",
     )
 
 
@@ -174,6 +222,26 @@ def _config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
+_FIELD_OPTIONS = {"squared_exponential": {"length_scale": 0.1, "std": 1.0},
+                  "matern": {"alpha": 2.0, "tau": 5.0, "sigma": 25.0}}
+
+
+def _field(covariance: str, **given: float | None) -> dict[str, Any]:
+    """The initial-condition field: its covariance's options, defaults filled in; an option
+    of the other covariance is refused."""
+    if covariance not in _FIELD_OPTIONS:
+        raise ValueError(f"covariance must be one of {', '.join(_FIELD_OPTIONS)}; got "
+                         f"{covariance!r}")
+    options = _FIELD_OPTIONS[covariance]
+    stray = [k for k, v in given.items() if v is not None and k not in options]
+    if stray:
+        raise ValueError(f"{', '.join(stray)} do(es) not apply to the {covariance} covariance "
+                         f"(its options: {', '.join(options)})")
+    return {"covariance": covariance,
+            **{k: positive_float(k, options[k] if given.get(k) is None else given[k])
+               for k in options}}
+
+
 def generate_dataset(
     out: str | Path,
     problem: str,
@@ -184,8 +252,12 @@ def generate_dataset(
     num_times: int | None = None,
     t_final: float | None = None,
     dt: float | None = None,
-    length_scale: float = 0.1,
-    std: float = 1.0,
+    length_scale: float | None = None,
+    std: float | None = None,
+    covariance: str = "squared_exponential",
+    alpha: float | None = None,
+    tau: float | None = None,
+    sigma: float | None = None,
     chunk_size: int = 32,
     params: Mapping[str, Any] | None = None,
     preset: str | None = None,
@@ -207,8 +279,11 @@ def generate_dataset(
     - `num_times`, `t_final`: saved times `linspace(0, t_final, num_times)` (default 11
       and the problem's `t_final`).
     - `dt`: solver step (default the problem's; rejected above its stability limit).
-    - `length_scale`, `std`: the Gaussian random field of the initial conditions, as a
-      fraction of the period and in absolute units.
+    - `covariance`: of the Gaussian random field of the initial conditions:
+      `"squared_exponential"` with `length_scale` (a fraction of the period, default 0.1)
+      and pointwise `std` (default 1), or `"matern"`, `sigma^2 (-Laplacian + tau^2)^(-alpha)`
+      with zero mean mode (`matern_random_field`; default `alpha = 2, tau = 5, sigma = 25`,
+      the FNO paper's Burgers initial conditions on the unit period).
     - `chunk_size`: trajectories solved together (vmapped) and saved as one resumable unit.
     - `preset`: take `samples`, `resolution`, `num_times` and `t_final` (those not given)
       from `PRESETS[preset][problem]`, e.g. `"pdebench"` or `"fno"` for sets of their size.
@@ -235,9 +310,15 @@ def generate_dataset(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer; got {seed!r}")
     prob = problems.get(problem, **dict(params or {}))
+    field = _field(covariance, length_scale=length_scale, std=std, alpha=alpha, tau=tau,
+                   sigma=sigma)
     if isinstance(prob, problems.AbstractPeriodic):
-        plan = _periodic_plan(prob, resolution, seed, num_times, t_final, dt, length_scale, std)
+        plan = _periodic_plan(prob, resolution, seed, num_times, t_final, dt, field)
     elif isinstance(prob, problems.Darcy2D):
+        if field != _field("squared_exponential"):
+            raise ValueError("darcy2d draws its permeability from the problem's own parameters "
+                             "(--param length_scale=...); the initial-condition field options "
+                             "do not apply")
         plan = _darcy_plan(prob, resolution, seed)
     else:
         raise ValueError(f"problem {problem!r} has no dataset generator yet; supported: "

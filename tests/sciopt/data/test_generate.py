@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from sciopt.cli._app import main
-from sciopt.data import DatasetError, gaussian_random_field, generate_dataset, read_dataset
+from sciopt.data import (
+    DatasetError,
+    gaussian_random_field,
+    generate_dataset,
+    matern_random_field,
+    read_dataset,
+)
 from sciopt.solvers import PeriodicGrid
 
 ARGS = {"samples": 10, "resolution": 64, "seed": 3, "chunk_size": 4, "num_times": 3,
@@ -24,6 +30,24 @@ def test_random_field_has_the_stated_covariance():
     lag = round(0.5 / grid.spacing[0])  # one length scale: correlation exp(-1/2)
     corr = np.mean(fields * np.roll(fields, lag, axis=1)) / np.mean(fields**2)
     assert abs(corr - np.exp(-0.5)) < 0.02
+
+
+def test_matern_field_has_the_fno_spectrum_and_no_mean_mode():
+    # The FNO paper's Burgers initial conditions: on the unit period the coefficients of
+    # cos(2 pi k x) and sin(2 pi k x) have variance 2 sigma^2 ((2 pi k)^2 + tau^2)^(-alpha).
+    grid, (alpha, tau, sigma) = PeriodicGrid(64, 1.0), (2.0, 5.0, 25.0)
+    fields = np.asarray(jax.vmap(lambda k: matern_random_field(k, grid, alpha=alpha, tau=tau,
+                                                               sigma=sigma))(
+        jax.random.split(jax.random.key(1), 4000)))
+    coeffs = np.fft.rfft(fields, axis=1) / 64
+    assert np.max(np.abs(coeffs[:, 0])) < 1e-13  # zero mean mode, every sample
+    k = np.arange(1, 5)
+    expected = 2 * sigma**2 * ((2 * np.pi * k) ** 2 + tau**2) ** (-alpha)
+    measured = 0.5 * np.mean((2 * np.abs(coeffs[:, k])) ** 2, axis=0)  # cos and sin averaged
+    np.testing.assert_allclose(measured, expected, rtol=0.08)  # 8000 draws per mode: 1.6 %
+    total = np.sum(2 * sigma**2 * ((2 * np.pi * np.arange(1, 33)) ** 2 + tau**2) ** (-alpha))
+    total -= sigma**2 * ((2 * np.pi * 32) ** 2 + tau**2) ** (-alpha)  # one Nyquist mode
+    assert abs(fields.var() / total - 1) < 0.03
 
 
 def test_interrupted_generation_resumes_to_the_same_file(tmp_path, monkeypatch):
@@ -74,6 +98,9 @@ def test_partial_run_with_other_arguments_is_refused(tmp_path):
     (["--param", "mu=1"], "unknown parameter(s) 'mu'"),
     (["--dt", "0.5"], "exceeds the stability limit"),
     (["--samples", "0"], "samples must be a positive integer"),
+    (["--covariance", "matern", "--std", "2"], "std do(es) not apply to the matern"),
+    (["--covariance", "matern", "--tau", "-5"], "tau must be positive"),
+    (["--alpha", "2"], "alpha do(es) not apply to the squared_exponential"),
 ])
 def test_cli_bad_input_exit_2_and_nothing_left(capsys, tmp_path, argv, expected):
     out = tmp_path / "d.h5"
