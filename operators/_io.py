@@ -37,6 +37,8 @@ def model_spec(name: str, data: OperatorData, *, normalize: bool = True,
         modes = options.pop("modes", None) or [min(cap, n // 2) for n in grid]
         modes = [int(m) for m in np.broadcast_to(modes, (len(grid),))]
         args = {"in_channels": c_in, "out_channels": c_out, "modes": modes}
+        if name == "dymixop":  # the stencils keep the training grid's tap spacing
+            args["grid"] = [int(n) for n in grid]
     else:
         args = {"sensors": int(np.prod(data.inputs.shape[1:])),
                 "coord_dim": int(data.coords.shape[-1])}

@@ -270,3 +270,41 @@ def test_dymixop_shapes_gradients_refinement_and_bad_input(dim):
         operators.DyMixOp(1, 1, modes=4, kernel_size=2, key=jax.random.key(0))
     with pytest.raises(ValueError, match="1D and 2D"):
         operators.DyMixOp(1, 1, modes=(2, 2, 2), key=jax.random.key(0))
+
+
+def test_dymixop_stencil_keeps_the_training_grid_taps_on_every_grid():
+    """With `grid` set, the difference stencil reads taps one training-grid spacing apart
+    on any grid (rolls on multiples, Fourier shifts otherwise): on a band-limited field it
+    is the same operator at every resolution, to round-off; on the training grid it equals
+    the neighbour-tap stencil. The whole model then evaluates on a finer grid much closer
+    to its training-grid values than with neighbour taps divided by each grid's spacing."""
+    stencil = operators.DifferenceStencil(1, 2, 3, key=jax.random.key(0), taps=(8,))
+    w = 0.3 * jax.random.normal(jax.random.key(1), stencil.conv.weight.shape)
+    stencil = eqx.tree_at(lambda s: s.conv.weight, stencil, w)
+    w = w.at[:, :, 1].add(-jnp.sum(w, axis=2))
+
+    def field(x):  # modes 1..3, below the 8-point grid's Nyquist mode
+        return jnp.stack([jnp.sin(2 * jnp.pi * x) + 0.5 * jnp.cos(6 * jnp.pi * x),
+                          jnp.cos(4 * jnp.pi * x) - 0.2 * jnp.sin(6 * jnp.pi * x)])
+
+    for n in (8, 32, 20):  # native, a multiple, not a multiple
+        x = jnp.arange(n) / n
+        exact = 8 * sum(jnp.tensordot(w[:, :, s + 1], field(x + s / 8), 1) for s in (-1, 0, 1))
+        np.testing.assert_allclose(stencil(field(x)), exact, rtol=0, atol=1e-12)
+    plain = operators.DifferenceStencil(1, 2, 3, key=jax.random.key(0))
+    plain = eqx.tree_at(lambda s: s.conv.weight, plain, stencil.conv.weight)
+    x = jnp.arange(8) / 8
+    np.testing.assert_allclose(plain(field(x)), stencil(field(x)), rtol=0, atol=1e-13)
+
+    apply = eqx.filter_jit(lambda m, v: m(v))
+    gaps = {}
+    for grid in (None, 16):
+        model = _trained_stencils(operators.DyMixOp(2, 3, modes=4, hidden=6, layers=2,
+                                                    grid=grid, key=jax.random.key(0)),
+                                  jax.random.key(4))
+        coarse = apply(model, _smooth_pair(16, 1))
+        fine = apply(model, _smooth_pair(64, 1))[:, ::4]
+        gaps[grid] = float(jnp.linalg.norm(fine - coarse) / jnp.linalg.norm(coarse))
+    assert gaps[16] < 1e-4 and gaps[16] < 1e-3 * gaps[None], gaps  # 3.6e-7 vs 5.4e-2
+    with pytest.raises(ValueError, match="grid has 2 axes"):
+        operators.DyMixOp(1, 1, modes=4, grid=(8, 8), key=jax.random.key(0))
