@@ -65,7 +65,7 @@ def matern_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, alpha: float, 
     """A periodic Gaussian random field with covariance operator
     `sigma^2 (-Laplacian + tau^2)^(-alpha)` on the grid's torus and zero mean mode: the
     initial conditions of the FNO paper's Burgers set (`alpha = 2, tau = 5, sigma = 25` on
-    the unit period) and the field its Darcy coefficients threshold.
+    the unit period); its Darcy coefficients threshold such a field with other parameters.
 
     The covariance's eigenvalues are `sigma^2 (|k|^2 + tau^2)^(-alpha)` at the angular
     wavenumbers `k` of the torus of volume `V`, so the pointwise variance is their sum over
