@@ -89,16 +89,15 @@ def _periodic_coordinates(u: Float[Array, "c ..."]) -> Float[Array, "2d ..."]:
     return jnp.stack([f(g) for g in grids for f in (jnp.cos, jnp.sin)])
 
 
-def _shift(c: Float[Array, "i ..."], shifts: tuple[int, ...], taps: tuple[int, ...] | None
+def _shift(c: Float[Array, "i ..."], shifts: tuple[int, ...], taps: tuple[int, ...]
            ) -> Float[Array, "i ..."]:
     """`c` at `x + s_j h_j` per axis, `h_j` the spacing of a `taps[j]`-point grid of the
-    unit period (of `c`'s own grid when `taps` is None): a roll when `h_j` is a whole
-    number of `c`'s cells, else a Fourier shift (exact for band-limited fields)."""
+    unit period: a roll when `h_j` is a whole number of `c`'s cells, else a Fourier shift
+    (exact for band-limited fields)."""
     out = c
-    for axis, (s, n) in enumerate(zip(shifts, c.shape[1:], strict=True)):
+    for axis, (s, n, t) in enumerate(zip(shifts, c.shape[1:], taps, strict=True)):
         if s == 0:
             continue
-        t = n if taps is None else taps[axis]
         if n % t == 0:
             out = jnp.roll(out, -s * (n // t), axis=axis + 1)
         else:
@@ -146,14 +145,14 @@ class DifferenceStencil(eqx.Module):
         axes = tuple(range(2, w.ndim))
         centre = (slice(None), slice(None)) + (1,) * len(axes)
         stencil = w.at[centre].add(-jnp.sum(w, axis=axes))
-        shape = c.shape[1:]
-        if self.taps is None or self.taps == shape:
-            return self.conv.apply(stencil, c) / _spacing(self.taps or shape)
+        taps = self.taps or c.shape[1:]
+        if taps == c.shape[1:]:  # neighbour taps: the periodic convolution
+            return self.conv.apply(stencil, c) / _spacing(taps)
         out = 0.0
-        for offset in itertools.product(range(3), repeat=len(shape)):
-            view = _shift(c, tuple(o - 1 for o in offset), self.taps)
+        for offset in itertools.product(range(3), repeat=len(taps)):
+            view = _shift(c, tuple(o - 1 for o in offset), taps)
             out = out + jnp.tensordot(stencil[(slice(None), slice(None)) + offset], view, 1)
-        return out / _spacing(self.taps)
+        return out / _spacing(taps)
 
 
 class LGMLayer(eqx.Module):
