@@ -2,6 +2,7 @@
 
 from ._env import environment as environment
 from ._report import markdown_table as markdown_table
+from ._report import merge_suite as merge_suite
 from ._report import suite_markdown as suite_markdown
 from ._report import write_suite as write_suite
 from ._runner import available_suites as available_suites
@@ -21,6 +22,7 @@ __all__ = [
     "environment",
     "load_suite",
     "markdown_table",
+    "merge_suite",
     "peak_rss_bytes",
     "run_suite",
     "suite_markdown",

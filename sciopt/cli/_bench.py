@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .._validate import positive_int
 
 NAME = "bench"
 HELP = "run a benchmark suite; write results/<suite>.json, a Markdown table and PNG plots"
 EPILOG = ("examples:\n  sciopt bench quick              # the main job: every suite, small\n"
           "  sciopt bench train --repeats 7\n"
-          "  sciopt bench pinn --only allen_cahn1d --out results/allen_cahn\n  sciopt bench --list")
+          "  sciopt bench pinn --only allen_cahn1d --out results/allen_cahn\n"
+          "  sciopt bench operator --merge results/part1 results/part2 --out results/all\n"
+          "  sciopt bench --list")
 
 
 def configure(p) -> None:
@@ -21,6 +25,10 @@ def configure(p) -> None:
     p.add_argument("--only", default=None, metavar="TEXT",
                    help="run only the cases whose label contains TEXT (suites that list "
                         "cases: pinn, operator)")
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="run nothing: merge the suite's records in these folders (a long "
+                        "suite run in --only parts) into one table in --out; later folders' "
+                        "rows replace earlier ones")
 
 
 def run(args) -> int:
@@ -33,6 +41,14 @@ def run(args) -> int:
                              "SCIOPT_BENCHMARKS=/path/to/benchmarks")
         for name, path in suites.items():
             print(f"{name:<14} {path}")
+        return 0
+    if args.merge:
+        if args.quick or args.only or args.repeats is not None:
+            raise ValueError("--merge runs nothing; it takes no --quick, --only or --repeats")
+        from ..bench import merge_suite
+
+        merge_suite(Path(args.out), args.suite, args.merge)
+        print(f"sciopt bench {args.suite}: merged {len(args.merge)} records into {args.out}/")
         return 0
     config = {"quick": bool(args.quick)}
     if args.only:

@@ -129,3 +129,59 @@ def test_loading_a_suite_leaves_sys_path_alone():
     saved = sys.path[:]
     load_suite("ot")
     assert sys.path == saved
+
+
+def _record(folder, rows, metrics, *, suite="operator", png=True):
+    from sciopt.bench import environment, write_suite
+
+    figures = []
+    if png:
+        (folder / "losses.png").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "losses.png").write_bytes(b"\x89PNG" + folder.name.encode())
+        figures = [str(folder / "losses.png")]
+    result = {"title": "Ops", "summary": "s", "dtype": "float64", "wall_time_s": 2.0,
+              "tables": [{"title": "T", "columns": ["set", "model", "err"], "rows": rows,
+                          "notes": "n"}],
+              "metrics": {"err": metrics}, "figures": figures}
+    write_suite(folder, suite, result, environment())
+
+
+def test_bench_merge_joins_records_run_in_parts(capsys, tmp_path):
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "all"
+    _record(a, [["s1", "m1", 0.5], ["s1", "m2", 0.25]], {"s1 m1": 0.5, "s1 m2": 0.25})
+    _record(b, [["s1", "m1", 0.125], ["s2", "m1", 1.0]], {"s1 m1": 0.125, "s2 m1": 1.0})
+    code, out_text, _ = run(capsys, "bench", "operator", "--merge", str(a), str(b),
+                            "--out", str(out))
+    assert code == 0 and "merged 2 records" in out_text
+    record = json.loads((out / "operator.json").read_text())
+    table = record["tables"][0]
+    assert table["columns"] == ["set", "model", "err", "record"]
+    # the later record's row replaces the earlier one in place; new rows follow
+    assert table["rows"] == [["s1", "m1", 0.125, "b"], ["s1", "m2", 0.25, "a"],
+                             ["s2", "m1", 1.0, "b"]]
+    assert record["metrics"]["err"] == {"s1 m1": 0.125, "s1 m2": 0.25, "s2 m1": 1.0}
+    assert record["wall_time_s"] == 4.0 and record["merged_from"] == [str(a), str(b)]
+    assert (out / "a-losses.png").read_bytes() == b"\x89PNGa"
+    text = (out / "operator.md").read_text()
+    assert "| s1 | m1 | 0.125 | b |" in text and "![a-losses](a-losses.png)" in text
+
+    # bad input: a missing, corrupt or foreign record, or run options, writes nothing
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "operator.json").write_text("{not json")
+    _record(tmp_path / "pinn", [["x", "y", 1.0]], {}, suite="pinn", png=False)
+    from sciopt.bench import environment, write_suite
+
+    write_suite(tmp_path / "cols", "operator", {"tables": [
+        {"title": "T", "columns": ["set", "err"], "rows": [["s1", 1.0]]}]}, environment())
+    dest = tmp_path / "never"
+    for args, message in (
+            ([str(a), str(tmp_path / "nowhere")], "no operator record at "),
+            ([str(a), str(bad)], "is not a readable benchmark record"),
+            ([str(a), str(tmp_path / "pinn" / "pinn.json")], "a record of suite 'pinn', "
+                                                              "not 'operator'"),
+            ([str(a), str(tmp_path / "cols")], "table 'T' has other columns in "),
+            ([str(a), "--quick"], "--merge runs nothing; it takes no --quick")):
+        code, _, err = run(capsys, "bench", "operator", "--merge", *args, "--out", str(dest))
+        assert code == 2 and message in one_error_line(err), err
+        assert not dest.exists()
