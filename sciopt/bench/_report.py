@@ -97,8 +97,9 @@ def merge_suite(out_dir: Path, suite: str, sources: Sequence[str | Path]
     For a long suite run in parts (`sciopt bench operator --only ...` per data set). Rows of
     tables with the same title are matched by their leading text cells (e.g. data set and
     model); a later record's row replaces an earlier one in place, and a `record` column
-    names the folder each row comes from. Metrics merge the same way, by key. Every source
-    is read and checked before anything is written.
+    names the folder each row comes from. Metrics merge the same way, by key; the plots of
+    the records that still give rows are copied as `<folder>-<name>.png`. Every source is
+    read and checked before anything is written.
 
     **Returns:** the merged record's result part (as a suite's `run` returns it), with
     `merged_from`.
@@ -130,7 +131,7 @@ def merge_suite(out_dir: Path, suite: str, sources: Sequence[str | Path]
             else:
                 metrics[key] = value
         folder = path if path.is_dir() else path.parent
-        figures += [(folder / Path(f).name, f"{name}-{Path(f).name}")
+        figures += [(name, folder / Path(f).name, f"{name}-{Path(f).name}")
                     for f in record.get("figures", [])]
     envs = [r.get("environment", {}) for r in records]
     devices = sorted({f"{e.get('device', '?')} (jax {e.get('jax', '?')})" for e in envs})
@@ -146,8 +147,9 @@ def merge_suite(out_dir: Path, suite: str, sources: Sequence[str | Path]
         "wall_time_s": sum(float(r.get("wall_time_s", 0.0)) for r in records),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    for src, dest in figures:
-        if src.is_file():
+    kept = {row[-1] for t in tables.values() for row in t["rows"].values()}
+    for name, src, dest in figures:  # the plots of records that still give rows
+        if name in kept and src.is_file():
             data = src.read_bytes()
             with atomic_open(out_dir / dest, "wb") as f:
                 f.write(data)

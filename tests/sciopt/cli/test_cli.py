@@ -162,6 +162,14 @@ def test_bench_merge_joins_records_run_in_parts(capsys, tmp_path):
     assert record["metrics"]["err"] == {"s1 m1": 0.125, "s1 m2": 0.25, "s2 m1": 1.0}
     assert record["wall_time_s"] == 4.0 and record["merged_from"] == [str(a), str(b)]
     assert (out / "a-losses.png").read_bytes() == b"\x89PNGa"
+    # a record whose rows are all replaced gives no plot
+    _record(tmp_path / "c", [["s1", "m2", 0.0625]], {})
+    code, _, _ = run(capsys, "bench", "operator", "--merge", str(a), str(tmp_path / "c"),
+                     "--out", str(tmp_path / "ac"))
+    assert code == 0 and (tmp_path / "ac" / "a-losses.png").exists()
+    code, _, _ = run(capsys, "bench", "operator", "--merge", str(tmp_path / "c"), str(b),
+                     str(a), "--out", str(tmp_path / "cba"))
+    assert code == 0 and not (tmp_path / "cba" / "c-losses.png").exists()
     text = (out / "operator.md").read_text()
     assert "| s1 | m1 | 0.125 | b |" in text and "![a-losses](a-losses.png)" in text
 
