@@ -10,6 +10,7 @@ several depths, DGNO) and `DyMixOp` (local-global-mixing layers as latent dynami
 
 from ._data import OperatorData as OperatorData
 from ._data import operator_pairs as operator_pairs
+from ._data import rollout_pairs as rollout_pairs
 from ._deeponet import DeepONet as DeepONet
 from ._dymixop import DifferenceStencil as DifferenceStencil
 from ._dymixop import DyMixOp as DyMixOp
@@ -56,6 +57,7 @@ __all__ = [
     "OperatorVectorField",
     "normalized",
     "operator_pairs",
+    "rollout_pairs",
     "OperatorData",
     "predict",
     "relative_l2",

@@ -93,3 +93,43 @@ def operator_pairs(source: PDEDataset | str | PathLike, *, input_time: int = 0,
         if not np.all(np.isfinite(arr)):
             raise DatasetError(f"{name}: the {what} contain NaN or Inf")
     return OperatorData(inputs, outputs, mesh, {**data.attrs, **how})
+
+
+def rollout_pairs(source: PDEDataset | str | PathLike, *, steps: int) -> OperatorData:
+    """Windows of trajectories for training a time stepper through its own rollout.
+
+    From a time-dependent dataset with `T` saved times, every window of `steps + 1`
+    consecutive times gives one sample: the input `u(t_k)` and, stacked along the channel
+    axis, the targets `u(t_{k+1}), ..., u(t_{k+steps})` (`steps * c` output channels, one
+    step's `c` channels after another). Samples are ordered trajectory by trajectory
+    (`attrs["windows_per_trajectory"]` each), so a split by sample count keeps whole
+    trajectories apart when it falls on a multiple of that; `attrs["time_step"]` is the
+    spacing of the saved times (None if it varies). `train_operator(...,
+    rollout_steps=steps)` trains on them.
+
+    Raises `DatasetError` as `operator_pairs` does, and for a set with a coefficient or
+    with fewer than `steps + 1` saved times.
+    """
+    data = source if isinstance(source, PDEDataset) else read_dataset(source)
+    name = data.attrs.get("problem", "dataset")
+    if "nu" in data.extras:
+        raise DatasetError(f"{name}: a coefficient -> solution set has no trajectories to "
+                           f"roll out")
+    steps = int(steps)
+    times = len(data.t)
+    if steps < 1 or times < steps + 1:
+        raise DatasetError(f"{name}: {times} saved time(s) cannot give {steps}-step windows "
+                           f"(steps must be >= 1 and < the number of saved times)")
+    parts = [operator_pairs(data, input_time=k, output_time=k + 1) for k in range(times - 1)]
+    per = times - steps  # windows per trajectory
+    inputs = np.stack([parts[k].inputs for k in range(per)], 1)  # [n, per, c, *grid]
+    outputs = np.stack([np.concatenate([parts[k + j].outputs for j in range(steps)], 1)
+                        for k in range(per)], 1)  # [n, per, steps * c, *grid]
+    gaps = np.diff(np.asarray(data.t, dtype=float))
+    attrs = {**parts[0].attrs, "pairs": f"state -> next {steps} states",
+             "rollout_steps": steps, "windows_per_trajectory": per,
+             "time_step": float(gaps[0]) if np.allclose(gaps, gaps[0]) else None}
+    attrs.pop("input_time", None)
+    attrs.pop("output_time", None)
+    return OperatorData(inputs.reshape(-1, *inputs.shape[2:]),
+                        outputs.reshape(-1, *outputs.shape[2:]), parts[0].coords, attrs)

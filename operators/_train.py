@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -111,12 +112,32 @@ def evaluate(model: eqx.Module, data: OperatorData, *, batch_size: int = 64) -> 
 def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PRNGKeyArray,
                    batch_size: int = 20, learning_rate: float = 1e-3,
                    weight_decay: float = 1e-4, checkpoint_dir: str | Path | None = None,
-                   progress: Any = "auto", mesh: jax.sharding.Mesh | None = None
-                   ) -> FitResult:
+                   progress: Any = "auto", mesh: jax.sharding.Mesh | None = None,
+                   rollout_steps: int = 1) -> FitResult:
     """Train on mini-batches of `data` with the mean per-sample relative L2 loss (the FNO
     paper's), AdamW with a cosine-decayed `learning_rate`, through `sciopt.train.fit`
-    (progress, checkpoints and resume, NaN guard, data-parallel over `mesh`)."""
-    check_compatible(model, data)
+    (progress, checkpoints and resume, NaN guard, data-parallel over `mesh`).
+
+    With `rollout_steps = K > 1` a grid time stepper is trained through its own
+    autoregressive rollout, as DyMixOp's authors train theirs: `data` holds windows from
+    `rollout_pairs(..., steps=K)` (the `K` next states stacked along the channels), and the
+    loss is the relative L2 of the whole `K`-step prediction, back-propagated through every
+    step. A model trained on one-step pairs only can be unstable when its outputs are fed
+    back (errors leave the training distribution and grow step by step).
+    """
+    rollout_steps = positive_int("rollout_steps", rollout_steps)
+    if rollout_steps > 1:
+        c = data.inputs.shape[1]
+        if data.outputs.shape[1] != rollout_steps * c:
+            raise ValueError(f"rollout_steps={rollout_steps} needs {rollout_steps} stacked "
+                             f"next states ({rollout_steps * c} output channels, from "
+                             f"rollout_pairs(..., steps={rollout_steps})); the data has "
+                             f"{data.outputs.shape[1]}")
+        _check_stepper(model)
+        check_compatible(model, dataclasses.replace(data, outputs=data.outputs[:1, :c],
+                                                    inputs=data.inputs[:1]))
+    else:
+        check_compatible(model, data)
     steps = positive_int("steps", steps)
     schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
                                            steps, alpha=1e-2)
@@ -125,6 +146,9 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     def loss(m, batch, key):
         del key
         a, u = batch
+        if rollout_steps > 1:
+            pred = jax.vmap(lambda v: rollout(m, v, rollout_steps))(a)  # [n, K, c, *grid]
+            return jnp.mean(relative_l2(pred.reshape(u.shape), u))
         return jnp.mean(relative_l2(predict(m, a, coords), u))
 
     source = ArrayBatches((data.inputs, data.outputs), min(batch_size, data.num_samples))
@@ -133,19 +157,24 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
                description=f"{type(model).__name__}", chunk_size=min(200, steps))
 
 
+def _check_stepper(model: eqx.Module) -> None:
+    """Raise unless `model` maps a grid state to a state with the same channels."""
+    inner = model.model if isinstance(model, Normalized) else model
+    if not isinstance(inner, GRID_MODELS):
+        raise ValueError(f"rollout needs a grid-to-grid model (FNO, DyMixOp); got "
+                         f"{type(inner).__name__}")
+    if inner.in_channels != inner.out_channels:
+        raise ValueError(f"rollout feeds outputs back as inputs; the model maps "
+                         f"{inner.in_channels} channel(s) to {inner.out_channels}")
+
+
 def rollout(model: eqx.Module, u0: Float[Array, "c ..."], steps: int
             ) -> Float[Array, "steps c ..."]:
     """Autoregressive prediction: `u_{k+1} = model(u_k)` for `steps` steps from `u0` (a
     grid model, possibly `Normalized`, mapping a state to the state one saved time later),
     as one `lax.scan`."""
-    inner = model.model if isinstance(model, Normalized) else model
-    if not isinstance(inner, GRID_MODELS):
-        raise ValueError(f"rollout needs a grid-to-grid model (FNO, DyMixOp); got "
-                         f"{type(inner).__name__}")
+    _check_stepper(model)
     steps = positive_int("steps", steps)
-    if inner.in_channels != inner.out_channels:
-        raise ValueError(f"rollout feeds outputs back as inputs; the model maps "
-                         f"{inner.in_channels} channel(s) to {inner.out_channels}")
 
     def step(u, _):
         v = predict(model, u[None], jnp.zeros((0,)))[0]  # grid models ignore coords

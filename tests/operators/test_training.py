@@ -97,3 +97,54 @@ def test_data_parallel_matches_one_device():
         assert out[f"{name}_loss"] < 1e-13, out  # only the reduction order differs
         assert out[f"{name}_rel"] < 1e-12, out
         assert out[f"{name}_decrease"] < 0.99, out  # and the run really trained
+
+
+@pytest.fixture(scope="module")
+def trajectories(tmp_path_factory):
+    path = tmp_path_factory.mktemp("traj") / "burgers_t.h5"
+    sdata.generate_dataset(path, "burgers1d_periodic", samples=6, resolution=16, seed=0,
+                           num_times=4, t_final=0.06, length_scale=0.25, progress="off")
+    return path
+
+
+def test_rollout_pairs_stack_the_next_states(trajectories, tmp_path):
+    tensor = np.asarray(sdata.read_dataset(trajectories).tensor)  # [6, 4, 16, 1]
+    windows = operators.rollout_pairs(trajectories, steps=2)
+    assert windows.inputs.shape == (12, 1, 16) and windows.outputs.shape == (12, 2, 16)
+    assert windows.attrs["windows_per_trajectory"] == 2
+    assert windows.attrs["time_step"] == pytest.approx(0.02)
+    for i, k in ((0, 0), (0, 1), (5, 1)):
+        np.testing.assert_array_equal(windows.inputs[2 * i + k, 0], tensor[i, k, :, 0])
+        np.testing.assert_array_equal(windows.outputs[2 * i + k],
+                                      tensor[i, k + 1:k + 3, :, 0])
+    with pytest.raises(sdata.DatasetError, match="4 saved time.*cannot give 4-step windows"):
+        operators.rollout_pairs(trajectories, steps=4)
+    darcy = tmp_path / "darcy.h5"
+    sdata.generate_dataset(darcy, "darcy2d", samples=1, resolution=9, seed=0, progress="off")
+    with pytest.raises(sdata.DatasetError, match="no trajectories to roll out"):
+        operators.rollout_pairs(darcy, steps=1)
+
+
+def test_rollout_training_minimises_the_window_error(trajectories):
+    windows = operators.rollout_pairs(trajectories, steps=3)  # 6 windows of 3 steps
+    model = operators.FNO(1, 1, modes=4, width=8, layers=2, projection=16,
+                          key=jax.random.key(0))
+    pred = jax.vmap(lambda u: operators.rollout(model, u, 3))(jnp.asarray(windows.inputs))
+    expected = jnp.mean(operators.relative_l2(pred.reshape(6, 3, 16),
+                                              jnp.asarray(windows.outputs)))
+    result = operators.train_operator(model, windows, steps=150, key=jax.random.key(1),
+                                      batch_size=6, learning_rate=3e-3, progress="off",
+                                      rollout_steps=3)
+    # the first loss is the initial model's 3-step rollout error on the (full) batch
+    assert float(result.losses[0]) == pytest.approx(float(expected), rel=1e-12)
+    assert float(np.mean(result.losses[-10:])) < 0.25 * float(expected)
+
+    # bad input: one-step pairs, or a model that cannot step, are refused up front
+    one_step = dataclasses.replace(windows, outputs=windows.outputs[:, :1])
+    with pytest.raises(ValueError, match="rollout_steps=3 needs 3 stacked next states"):
+        operators.train_operator(model, one_step, steps=1, key=jax.random.key(1),
+                                 rollout_steps=3, progress="off")
+    deeponet = operators.DeepONet(16, 1, basis=4, width=8, depth=2, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="rollout needs a grid-to-grid model"):
+        operators.train_operator(deeponet, windows, steps=1, key=jax.random.key(1),
+                                 rollout_steps=3, progress="off")
