@@ -17,7 +17,9 @@ EPILOG = ("examples:\n"
           "--steps 5000\n"
           "  sciopt train-operator dymixop --data data/darcy.h5 --option hidden=32 "
           "--option modes=12\n"
-          "  sciopt train-operator deeponet --data data/burgers.h5 --checkpoint-dir ckpt/don")
+          "  sciopt train-operator deeponet --data data/burgers.h5 --checkpoint-dir ckpt/don\n"
+          "  sciopt train-operator dymixop --data data/ns.h5 --train 160 --test 40 "
+          "--rollout-steps 2   # trajectories")
 
 
 def configure(p) -> None:
@@ -31,6 +33,10 @@ def configure(p) -> None:
                    help="time-dependent sets: index of the input time (default 0)")
     p.add_argument("--output-time", type=int, default=-1,
                    help="time-dependent sets: index of the output time (default the last)")
+    p.add_argument("--rollout-steps", type=int, default=None, metavar="K",
+                   help="time-dependent sets: train a grid model (fno, dymixop) as a time "
+                        "stepper through its own K-step rollout; --train / --test then "
+                        "count trajectories, the test error is the one-step error")
     p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
     p.add_argument("--batch-size", type=int, default=20, help="samples per step")
     p.add_argument("--lr", type=float, default=1e-3,
@@ -60,27 +66,45 @@ def run(args) -> int:
     from .._validate import positive_int
     from ._data import parse_params
 
-    data = operators.operator_pairs(args.data, input_time=args.input_time,
-                                    output_time=args.output_time)
-    data = data.astype(np.float32 if args.float32 else np.float64)
-    n = data.num_samples
+    dtype = np.float32 if args.float32 else np.float64
+    rollout_steps = 1
+    if args.rollout_steps is not None:
+        rollout_steps = positive_int("--rollout-steps", args.rollout_steps)
+        if args.input_time != 0 or args.output_time != -1:
+            raise ValueError("--rollout-steps trains on every saved time; it takes no "
+                             "--input-time or --output-time")
+        data = operators.rollout_pairs(args.data, steps=1).astype(dtype)
+        per = data.attrs["windows_per_trajectory"]
+    else:
+        data = operators.operator_pairs(args.data, input_time=args.input_time,
+                                        output_time=args.output_time).astype(dtype)
+        per = 1
+    n = data.num_samples // per  # samples, or trajectories with --rollout-steps
     n_train = positive_int("--train", args.train) if args.train is not None else int(0.8 * n)
     n_test = positive_int("--test", args.test) if args.test is not None else n - n_train
-    train, test = data.split(n_train, n_test)
+    train, test = data.split(n_train * per, n_test * per)
+    fit_data = train
+    if rollout_steps > 1:
+        windows = operators.rollout_pairs(args.data, steps=rollout_steps).astype(dtype)
+        fit_data = windows.select(np.arange(n_train * windows.attrs["windows_per_trajectory"]))
     options = {k: _value(v) for k, v in parse_params(args.option).items()}
     spec = operators.model_spec(args.model, train, **options)
     key_model, key_train = jax.random.split(jax.random.key(args.seed))
     model = operators.build_model(spec, key=key_model)
     print(f"{args.model}: {operators.count_parameters(model)} parameters; "
-          f"{n_train} train / {n_test} test samples on a {data.grid} grid")
+          f"{n_train} train / {n_test} test "
+          f"{'trajectories' if args.rollout_steps is not None else 'samples'} on a "
+          f"{data.grid} grid")
     start = time.perf_counter()
-    result = operators.train_operator(model, train, steps=args.steps, key=key_train,
+    result = operators.train_operator(model, fit_data, steps=args.steps, key=key_train,
                                       batch_size=args.batch_size, learning_rate=args.lr,
-                                      checkpoint_dir=args.checkpoint_dir)
+                                      checkpoint_dir=args.checkpoint_dir,
+                                      rollout_steps=rollout_steps)
     wall = time.perf_counter() - start
     model = result.model
     record = {"model": args.model, "spec": spec, "data": str(args.data),
               "train_samples": n_train, "test_samples": n_test, "steps": args.steps,
+              "rollout_steps": rollout_steps,
               "parameters": operators.count_parameters(model), "train_seconds": wall,
               "train_relative_l2": operators.evaluate(model, train),
               "test_relative_l2": operators.evaluate(model, test),

@@ -89,3 +89,34 @@ def test_train_operator_rejects_bad_input(data_file, tmp_path, capsys):
     with pytest.raises(ValueError, match="MultiONet returns one field"):
         operators.model_spec("multionet", operators.OperatorData(
             np.zeros((2, 1, 8)), np.zeros((2, 2, 8)), np.zeros((8, 1))))
+
+
+def test_train_operator_through_rollouts(tmp_path, capsys):
+    path = tmp_path / "traj.h5"
+    sdata.generate_dataset(path, "burgers1d_periodic", samples=6, resolution=16, seed=3,
+                           num_times=4, t_final=0.06, length_scale=0.25, progress="off")
+    out = tmp_path / "out"
+    base = ["train-operator", "fno", "--data", str(path), "--train", "4", "--test", "2",
+            "--steps", "20", "--batch-size", "4", "--lr", "1e-2", "--option", "width=6",
+            "--option", "modes=4", "--option", "layers=2", "--out", str(out)]
+    assert main(base + ["--rollout-steps", "2"]) == 0
+    assert "4 train / 2 test trajectories" in capsys.readouterr().out
+    record = json.loads((out / "fno.json").read_text())
+    assert record["rollout_steps"] == 2 and record["train_samples"] == 4
+    # the test error is the one-step error on the last two trajectories' 3 pairs each
+    model, _ = operators.load_model(out / "fno.eqx")
+    pairs = operators.rollout_pairs(path, steps=1).astype(np.float64)
+    np.testing.assert_allclose(operators.evaluate(model, pairs.select(np.arange(12, 18))),
+                               record["test_relative_l2"], rtol=1e-12)
+
+    bad = tmp_path / "bad"
+    for extra, message in ((["--rollout-steps", "2", "--input-time", "1"],
+                            "--rollout-steps trains on every saved time"),
+                           (["--rollout-steps", "4"], "cannot give 4-step windows"),
+                           (["--rollout-steps", "0"], "--rollout-steps must be a positive")):
+        assert main([*base[:-1], str(bad), *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not bad.exists()
+    assert main(["train-operator", "deeponet", "--data", str(path), "--steps", "2",
+                 "--rollout-steps", "2", "--out", str(bad)]) == 2
+    assert "rollout needs a grid-to-grid model" in capsys.readouterr().err
