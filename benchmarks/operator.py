@@ -174,18 +174,8 @@ def _pairs(name: str, path: Path, n_train: int, n_test: int):
     """Train and test pairs: for a time-stepping set, every consecutive pair of saved times
     of the first `n_train` trajectories and of the `n_test` after them."""
     if name in GRID_ONLY:
-        pairs = operators.rollout_pairs(path, steps=1)
-        per = pairs.attrs["windows_per_trajectory"]
-        return (pairs.select(np.arange(n_train * per)),
-                pairs.select(np.arange(n_train * per, (n_train + n_test) * per)))
+        return operators.rollout_pairs(path, steps=1).split_trajectories(n_train, n_test)
     return operators.operator_pairs(path).split(n_train, n_test)
-
-
-def _rollout_windows(path: Path, n_train: int) -> operators.OperatorData:
-    """The training trajectories' windows of `ROLLOUT_TRAIN` steps."""
-    windows = operators.rollout_pairs(path, steps=ROLLOUT_TRAIN)
-    per = windows.attrs["windows_per_trajectory"]
-    return windows.select(np.arange(n_train * per)).astype(np.float64)
 
 
 def run(config: dict) -> dict:
@@ -213,7 +203,9 @@ def run(config: dict) -> dict:
                 tensor = np.asarray(sdata.read_dataset(path).tensor)
                 traj = np.moveaxis(tensor[n_train:n_train + n_test], -1, 2)
                 if ROLLOUT_TRAIN > 1:
-                    fit_data = _rollout_windows(path, n_train)
+                    fit_data = operators.rollout_pairs(path, steps=ROLLOUT_TRAIN
+                                                       ).split_trajectories(
+                        n_train, n_test)[0].astype(np.float64)
                     rollout_steps = ROLLOUT_TRAIN
             fine = None
             if not quick and name in SUPER_RESOLUTION:

@@ -55,6 +55,19 @@ class OperatorData:
                              f"{test} test")
         return self.select(np.arange(train)), self.select(np.arange(train, train + test))
 
+    def split_trajectories(self, train: int, test: int) -> tuple[OperatorData, OperatorData]:
+        """For `rollout_pairs` data: the windows of the first `train` trajectories and of
+        the `test` after them (whole trajectories, so no test state is seen in training)."""
+        per = self.attrs.get("windows_per_trajectory")
+        if per is None:
+            raise ValueError("split_trajectories needs data from rollout_pairs (windows "
+                             "ordered trajectory by trajectory)")
+        trajectories = self.num_samples // per
+        if train < 1 or test < 1 or train + test > trajectories:
+            raise ValueError(f"cannot split {trajectories} trajectories into {train} train "
+                             f"and {test} test")
+        return self.split(train * per, test * per)
+
 
 def operator_pairs(source: PDEDataset | str | PathLike, *, input_time: int = 0,
                    output_time: int = -1) -> OperatorData:

@@ -74,19 +74,20 @@ def run(args) -> int:
             raise ValueError("--rollout-steps trains on every saved time; it takes no "
                              "--input-time or --output-time")
         data = operators.rollout_pairs(args.data, steps=1).astype(dtype)
-        per = data.attrs["windows_per_trajectory"]
+        n = data.num_samples // data.attrs["windows_per_trajectory"]  # trajectories
     else:
         data = operators.operator_pairs(args.data, input_time=args.input_time,
                                         output_time=args.output_time).astype(dtype)
-        per = 1
-    n = data.num_samples // per  # samples, or trajectories with --rollout-steps
+        n = data.num_samples
     n_train = positive_int("--train", args.train) if args.train is not None else int(0.8 * n)
     n_test = positive_int("--test", args.test) if args.test is not None else n - n_train
-    train, test = data.split(n_train * per, n_test * per)
-    fit_data = train
-    if rollout_steps > 1:
-        windows = operators.rollout_pairs(args.data, steps=rollout_steps).astype(dtype)
-        fit_data = windows.select(np.arange(n_train * windows.attrs["windows_per_trajectory"]))
+    if args.rollout_steps is None:
+        train, test = data.split(n_train, n_test)
+        fit_data = train
+    else:
+        train, test = data.split_trajectories(n_train, n_test)
+        fit_data = train if rollout_steps == 1 else operators.rollout_pairs(
+            args.data, steps=rollout_steps).astype(dtype).split_trajectories(n_train, n_test)[0]
     options = {k: _value(v) for k, v in parse_params(args.option).items()}
     spec = operators.model_spec(args.model, train, **options)
     key_model, key_train = jax.random.split(jax.random.key(args.seed))

@@ -91,10 +91,8 @@ def test_train_operator_rejects_bad_input(data_file, tmp_path, capsys):
             np.zeros((2, 1, 8)), np.zeros((2, 2, 8)), np.zeros((8, 1))))
 
 
-def test_train_operator_through_rollouts(tmp_path, capsys):
-    path = tmp_path / "traj.h5"
-    sdata.generate_dataset(path, "burgers1d_periodic", samples=6, resolution=16, seed=3,
-                           num_times=4, t_final=0.06, length_scale=0.25, progress="off")
+def test_train_operator_through_rollouts(trajectories, tmp_path, capsys):
+    path = trajectories
     out = tmp_path / "out"
     base = ["train-operator", "fno", "--data", str(path), "--train", "4", "--test", "2",
             "--steps", "20", "--batch-size", "4", "--lr", "1e-2", "--option", "width=6",

@@ -99,14 +99,6 @@ def test_data_parallel_matches_one_device():
         assert out[f"{name}_decrease"] < 0.99, out  # and the run really trained
 
 
-@pytest.fixture(scope="module")
-def trajectories(tmp_path_factory):
-    path = tmp_path_factory.mktemp("traj") / "burgers_t.h5"
-    sdata.generate_dataset(path, "burgers1d_periodic", samples=6, resolution=16, seed=0,
-                           num_times=4, t_final=0.06, length_scale=0.25, progress="off")
-    return path
-
-
 def test_rollout_pairs_stack_the_next_states(trajectories, tmp_path):
     tensor = np.asarray(sdata.read_dataset(trajectories).tensor)  # [6, 4, 16, 1]
     windows = operators.rollout_pairs(trajectories, steps=2)
@@ -148,3 +140,14 @@ def test_rollout_training_minimises_the_window_error(trajectories):
     with pytest.raises(ValueError, match="rollout needs a grid-to-grid model"):
         operators.train_operator(deeponet, windows, steps=1, key=jax.random.key(1),
                                  rollout_steps=3, progress="off")
+
+
+def test_split_trajectories_keeps_whole_trajectories(trajectories, burgers):
+    windows = operators.rollout_pairs(trajectories, steps=2)  # 2 windows per trajectory
+    train, test = windows.split_trajectories(4, 2)
+    assert train.num_samples == 8 and test.num_samples == 4
+    np.testing.assert_array_equal(test.inputs, windows.inputs[8:])
+    with pytest.raises(ValueError, match="cannot split 6 trajectories into 5 train and 2"):
+        windows.split_trajectories(5, 2)
+    with pytest.raises(ValueError, match="needs data from rollout_pairs"):
+        burgers.split_trajectories(1, 1)
