@@ -97,18 +97,15 @@ QUICK = {"deeponet": {"basis": 16, "width": 32, "depth": 2},
          "fno": {"width": 8, "layers": 2, "projection": 16, "modes": 8},
          "dymixop": {"hidden": 8, "layers": 2, "modes": 8}}
 GRID_ONLY = ("navier_stokes_32",)  # time-stepping sets: models mapping a grid to itself
-# Rollout steps the time-stepping sets train through (`rollout_pairs`; the DyMixOp authors
-# use 10). Measured on navier_stokes_32 (DyMixOp, CPU schedule): trained on one-step pairs,
-# one-step test rel. L2 1.52e-2 and a 10-step rollout that diverges (3e56); through 2-step
-# rollouts (batch 10), 2.36e-2 and still diverging (FNO: 2.11e-2, rollout 0.10); through
-# 4-step rollouts it collapsed to predicting zero, through 10 the training overflowed at
-# step 26. A curriculum delays the divergence (one model: 1000 one-step steps, then 500 at
-# K = 2, 300 at K = 4, 532 s): per-step rollout error < 0.15 to step 7 (one-step training
-# alone: to step 5), overflowing by step 9; a further 200 steps at K = 8 (batch 2, lr 2.5e-4;
-# 624 s in all) kept all 10 steps finite (per-step error 2.4e-2 rising to 0.38) at a one-step
-# error of 3.7e-2. The CPU configuration still trains on one-step pairs; a curriculum
-# schedule in the bench is the next step.
-ROLLOUT_TRAIN = 1
+# Time-stepping sets train through ever longer rollouts (`train_rollout_curriculum`; stages
+# of (K rollout steps, optimiser steps, batch, learning rate); the DyMixOp authors train
+# through 10-step rollouts). Measured on navier_stokes_32 (DyMixOp, 2000 steps): trained on
+# one-step pairs only, one-step test rel. L2 1.44e-2 and a 10-step rollout that diverges;
+# through 2-step rollouts from the start (batch 10), 2.36e-2, still diverging; through 4-step
+# rollouts it collapsed to predicting zero, through 10 the training overflowed at step 26.
+# These stages (the last at K = 8) kept all 10 rollout steps finite.
+CURRICULUM = {"navier_stokes_32": [(1, 1000, 20, 3e-3), (2, 500, 10, 1e-3),
+                                   (4, 300, 5, 5e-4), (8, 200, 2, 2.5e-4)]}
 # Zero-shot super-resolution: grid models trained on the first set are also scored on the
 # test samples of the second (same distribution, finer grid), without retraining.
 SUPER_RESOLUTION = {"burgers_128": "burgers_1024", "darcy_29": "darcy_85"}
@@ -198,15 +195,9 @@ def run(config: dict) -> dict:
             train, test = train.astype(np.float64), test.astype(np.float64)
             solver_s = _solver_seconds(name, test)
             traj = None
-            fit_data, rollout_steps = train, 1
             if name in GRID_ONLY:  # whole test trajectories, [n, T, c, *grid]
                 tensor = np.asarray(sdata.read_dataset(path).tensor)
                 traj = np.moveaxis(tensor[n_train:n_train + n_test], -1, 2)
-                if ROLLOUT_TRAIN > 1:
-                    fit_data = operators.rollout_pairs(path, steps=ROLLOUT_TRAIN
-                                                       ).split_trajectories(
-                        n_train, n_test)[0].astype(np.float64)
-                    rollout_steps = ROLLOUT_TRAIN
             fine = None
             if not quick and name in SUPER_RESOLUTION:
                 fine_name = SUPER_RESOLUTION[name]
@@ -229,14 +220,21 @@ def run(config: dict) -> dict:
                 steps = config.get("steps", steps)
                 spec = operators.model_spec(model_name, train, **options)
                 model = operators.build_model(spec, key=jax.random.key(0))
+                stages = None if quick else CURRICULUM.get(name)
+                if stages:
+                    steps = sum(stage[1] for stage in stages)
                 print(f"operator: {name} {model_name} "
-                      f"({operators.count_parameters(model)} parameters), {steps} steps",
-                      flush=True)
+                      f"({operators.count_parameters(model)} parameters), {steps} steps"
+                      + (f" in rollout stages {stages}" if stages else ""), flush=True)
                 start = time.perf_counter()
-                result = operators.train_operator(model, fit_data, steps=steps,
-                                                  key=jax.random.key(1), batch_size=batch,
-                                                  learning_rate=lr, progress="lines",
-                                                  rollout_steps=rollout_steps)
+                if stages:
+                    result = operators.train_rollout_curriculum(
+                        model, path, stages, trajectories=n_train, key=jax.random.key(1),
+                        progress="lines")
+                else:
+                    result = operators.train_operator(model, train, steps=steps,
+                                                      key=jax.random.key(1), batch_size=batch,
+                                                      learning_rate=lr, progress="lines")
                 wall = time.perf_counter() - start
                 err = operators.evaluate(result.model, test)
                 infer_s = operators.inference_seconds(result.model, test)
@@ -276,13 +274,13 @@ def run(config: dict) -> dict:
                       "(cosine decay) on the relative L2 loss, float64, "
                       f"{'GPU' if gpu else 'CPU'} configuration (benchmarks/operator.py "
                       + ("GPU_MODELS, GPU_SCHEDULE" if gpu
-                         else "MODELS, SCHEDULE, LONGER, WIDER") + "). "
+                         else "MODELS, SCHEDULE, LONGER, WIDER") + ", CURRICULUM). "
                       "Data "
                       "from our solvers: Burgers on the unit period with the FNO paper's "
                       "Matern initial conditions (ETDRK4), Darcy by "
                       "second-order finite differences (permeability 12 / 3 thresholding a "
                       "Gaussian field), Navier-Stokes vorticity (pseudo-spectral; "
-                      f"trained through {ROLLOUT_TRAIN}-step rollouts; the rollout "
+                      "trained through rollouts of growing length, CURRICULUM; the rollout "
                       "column is the 10-step rollout of the test trajectories). "
                       "Inference and solver times are per sample of one compiled batch over "
                       "the test set (median of repeats); the speed-up is their ratio. The "

@@ -3,7 +3,8 @@
 `FNO` (1D / 2D Fourier neural operator, `SpectralConv`) and `DeepONet` (branch / trunk,
 multiple outputs, Cartesian-product evaluation), `MultiONet` (branch and trunk combined at
 several depths, DGNO) and `DyMixOp` (local-global-mixing layers as latent dynamics);
-`rollout` steps a grid model autoregressively. `operator_pairs` takes input/output pairs from a
+`rollout` steps a grid model autoregressively and `train_rollout_curriculum` trains one
+through ever longer rollouts. `operator_pairs` takes input/output pairs from a
 `sciopt data generate` file; `train_operator` / `evaluate` train and score any of them;
 `model_spec` / `build_model` make one by name, `save_model` / `load_model` store it.
 """
@@ -36,6 +37,7 @@ from ._train import predict as predict
 from ._train import relative_l2 as relative_l2
 from ._train import rollout as rollout
 from ._train import train_operator as train_operator
+from ._train import train_rollout_curriculum as train_rollout_curriculum
 
 __all__ = [
     "build_model",
@@ -66,4 +68,5 @@ __all__ = [
     "SpectralConv",
     "surrogate_solve",
     "train_operator",
+    "train_rollout_curriculum",
 ]

@@ -15,9 +15,10 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt._validate import positive_float, positive_int
+from sciopt.data import PDEDataset, read_dataset
 from sciopt.train import ArrayBatches, FitResult, fit
 
-from ._data import OperatorData
+from ._data import OperatorData, rollout_pairs
 from ._deeponet import DeepONet
 from ._dymixop import DyMixOp
 from ._fno import FNO
@@ -155,6 +156,81 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     return fit(loss, model, optax.adamw(schedule, weight_decay=weight_decay), source, steps,
                key=key, checkpoint_dir=checkpoint_dir, progress=progress, mesh=mesh,
                description=f"{type(model).__name__}", chunk_size=min(200, steps))
+
+
+def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
+                             stages: list[tuple[int, int, int, float]], *,
+                             trajectories: int, key: PRNGKeyArray,
+                             weight_decay: float = 1e-4,
+                             checkpoint_dir: str | Path | None = None,
+                             progress: Any = "auto") -> FitResult:
+    """Train a grid time stepper through ever longer autoregressive rollouts.
+
+    Each stage `(K, steps, batch_size, learning_rate)` runs `train_operator(...,
+    rollout_steps=K)` on the `K`-step windows (`rollout_pairs`) of the first `trajectories`
+    trajectories of `source`, starting from the previous stage's model with a fresh AdamW
+    state and cosine schedule. Training through a long rollout from the start can collapse or
+    overflow (the untrained model's outputs, fed back, leave the data's range); one-step
+    training alone gives a model whose errors grow when fed back. Growing `K` with a falling
+    learning rate and batch keeps the long rollout stable (pushforward-style training, as
+    DyMixOp's authors train through 10-step rollouts; Lai, Chen & Xu, arXiv:2508.13490).
+
+    **Arguments:**
+
+    - `model`: a grid model (FNO, DyMixOp, possibly `Normalized`) mapping a state to the
+      state one saved time later.
+    - `source`: a time-dependent dataset (`sciopt data generate`) or its path.
+    - `stages`: `(K, steps, batch_size, learning_rate)` per stage, in order.
+    - `trajectories`: how many leading trajectories to train on (the rest stay unseen).
+    - `key`: PRNG key (split over the stages).
+    - `weight_decay`, `progress`: as for `train_operator`.
+    - `checkpoint_dir`: each stage checkpoints under `stage_<i>` in it, so a stopped run
+      resumes in the stage it stopped in (finished stages return at once).
+
+    **Returns:** the last stage's `FitResult`, with the losses of every stage in order and
+    `step` the total step count; a stage that stops on NaN/Inf ends the curriculum with its
+    status and message.
+    """
+    data = source if isinstance(source, PDEDataset) else read_dataset(source)
+    stages = list(stages)
+    if not stages:
+        raise ValueError("stages is empty; give (K, steps, batch_size, learning_rate) per "
+                         "stage")
+    checked = []
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, tuple | list) or len(stage) != 4:
+            raise ValueError(f"stage {i} must be (K, steps, batch_size, learning_rate); got "
+                             f"{stage!r}")
+        k, steps, batch, lr = stage
+        checked.append((positive_int(f"stage {i} K", k), positive_int(f"stage {i} steps", steps),
+                        positive_int(f"stage {i} batch_size", batch),
+                        positive_float(f"stage {i} learning_rate", lr)))
+    trajectories = positive_int("trajectories", trajectories)
+    if trajectories > data.num_samples:
+        raise ValueError(f"trajectories={trajectories} but the dataset holds "
+                         f"{data.num_samples}")
+    longest, times = max(c[0] for c in checked), len(data.t)
+    if longest >= times:  # checked before any stage trains
+        raise ValueError(f"a {longest}-step stage needs more than the dataset's {times} saved "
+                         f"time(s)")
+    _check_stepper(model)
+    dtype = jnp.result_type(float)
+    losses, result = [], None
+    for i, ((k, steps, batch, lr), stage_key) in enumerate(
+            zip(checked, jax.random.split(key, len(checked)), strict=True)):
+        windows = rollout_pairs(data, steps=k)
+        per = windows.attrs["windows_per_trajectory"]
+        train = windows.select(np.arange(trajectories * per)).astype(dtype)
+        folder = None if checkpoint_dir is None else Path(checkpoint_dir) / f"stage_{i}"
+        result = train_operator(model, train, steps=steps, key=stage_key, batch_size=batch,
+                                learning_rate=lr, weight_decay=weight_decay,
+                                checkpoint_dir=folder, progress=progress, rollout_steps=k)
+        losses.append(np.asarray(result.losses))
+        model = result.model
+        if result.status == "nonfinite":
+            break
+    return dataclasses.replace(result, losses=np.concatenate(losses),
+                               step=sum(s for _, s, _, _ in checked[:len(losses)]))
 
 
 def _check_stepper(model: eqx.Module) -> None:

@@ -19,7 +19,9 @@ EPILOG = ("examples:\n"
           "--option modes=12\n"
           "  sciopt train-operator deeponet --data data/burgers.h5 --checkpoint-dir ckpt/don\n"
           "  sciopt train-operator dymixop --data data/ns.h5 --train 160 --test 40 "
-          "--rollout-steps 2   # trajectories")
+          "--rollout-steps 2   # trajectories\n"
+          "  sciopt train-operator dymixop --data data/ns.h5 --train 160 --test 40 "
+          "--curriculum 1:1000:20:3e-3,2:500:10:1e-3,4:300:5:5e-4,8:200:2:2.5e-4")
 
 
 def configure(p) -> None:
@@ -37,10 +39,16 @@ def configure(p) -> None:
                    help="time-dependent sets: train a grid model (fno, dymixop) as a time "
                         "stepper through its own K-step rollout; --train / --test then "
                         "count trajectories, the test error is the one-step error")
-    p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
-    p.add_argument("--batch-size", type=int, default=20, help="samples per step")
-    p.add_argument("--lr", type=float, default=1e-3,
-                   help="AdamW learning rate (cosine decay)")
+    p.add_argument("--curriculum", default=None, metavar="K:STEPS:BATCH:LR,...",
+                   help="time-dependent sets: train a grid model through rollouts of growing "
+                        "length, one comma-separated stage per K (replaces --rollout-steps, "
+                        "--steps, --batch-size and --lr; --train / --test count "
+                        "trajectories)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps (default 2000)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="samples per step (default 20)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="AdamW learning rate, cosine decay (default 1e-3)")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a model constructor argument, e.g. width=32, modes=16, hidden=32 "
                         "(repeatable)")
@@ -67,12 +75,26 @@ def run(args) -> int:
     from ._data import parse_params
 
     dtype = np.float32 if args.float32 else np.float64
-    rollout_steps = 1
-    if args.rollout_steps is not None:
-        rollout_steps = positive_int("--rollout-steps", args.rollout_steps)
+    rollout_steps, stages = 1, None
+    if args.curriculum is not None:
+        stages = _stages(args.curriculum)
+        given = [flag for flag, value in (("--rollout-steps", args.rollout_steps),
+                                          ("--steps", args.steps),
+                                          ("--batch-size", args.batch_size), ("--lr", args.lr))
+                 if value is not None]
+        if given:
+            raise ValueError(f"--curriculum sets each stage's rollout steps, steps, batch "
+                             f"size and learning rate; drop {', '.join(given)}")
+    steps = args.steps if args.steps is not None else 2000
+    batch_size = args.batch_size if args.batch_size is not None else 20
+    lr = args.lr if args.lr is not None else 1e-3
+    trajectory_mode = args.rollout_steps is not None or stages is not None
+    if trajectory_mode:
+        if args.rollout_steps is not None:
+            rollout_steps = positive_int("--rollout-steps", args.rollout_steps)
         if args.input_time != 0 or args.output_time != -1:
-            raise ValueError("--rollout-steps trains on every saved time; it takes no "
-                             "--input-time or --output-time")
+            raise ValueError(f"--{'curriculum' if stages else 'rollout-steps'} trains on "
+                             f"every saved time; it takes no --input-time or --output-time")
         data = operators.rollout_pairs(args.data, steps=1).astype(dtype)
         n = data.num_samples // data.attrs["windows_per_trajectory"]  # trajectories
     else:
@@ -81,12 +103,12 @@ def run(args) -> int:
         n = data.num_samples
     n_train = positive_int("--train", args.train) if args.train is not None else int(0.8 * n)
     n_test = positive_int("--test", args.test) if args.test is not None else n - n_train
-    if args.rollout_steps is None:
+    if not trajectory_mode:
         train, test = data.split(n_train, n_test)
         fit_data = train
     else:
         train, test = data.split_trajectories(n_train, n_test)
-        fit_data = train if rollout_steps == 1 else operators.rollout_pairs(
+        fit_data = train if rollout_steps == 1 or stages else operators.rollout_pairs(
             args.data, steps=rollout_steps).astype(dtype).split_trajectories(n_train, n_test)[0]
     options = {k: _value(v) for k, v in parse_params(args.option).items()}
     spec = operators.model_spec(args.model, train, **options)
@@ -94,18 +116,23 @@ def run(args) -> int:
     model = operators.build_model(spec, key=key_model)
     print(f"{args.model}: {operators.count_parameters(model)} parameters; "
           f"{n_train} train / {n_test} test "
-          f"{'trajectories' if args.rollout_steps is not None else 'samples'} on a "
-          f"{data.grid} grid")
+          f"{'trajectories' if trajectory_mode else 'samples'} on a {data.grid} grid")
     start = time.perf_counter()
-    result = operators.train_operator(model, fit_data, steps=args.steps, key=key_train,
-                                      batch_size=args.batch_size, learning_rate=args.lr,
-                                      checkpoint_dir=args.checkpoint_dir,
-                                      rollout_steps=rollout_steps)
+    if stages:
+        result = operators.train_rollout_curriculum(
+            model, args.data, stages, trajectories=n_train, key=key_train,
+            checkpoint_dir=args.checkpoint_dir)
+        steps = result.step
+    else:
+        result = operators.train_operator(model, fit_data, steps=steps, key=key_train,
+                                          batch_size=batch_size, learning_rate=lr,
+                                          checkpoint_dir=args.checkpoint_dir,
+                                          rollout_steps=rollout_steps)
     wall = time.perf_counter() - start
     model = result.model
     record = {"model": args.model, "spec": spec, "data": str(args.data),
-              "train_samples": n_train, "test_samples": n_test, "steps": args.steps,
-              "rollout_steps": rollout_steps,
+              "train_samples": n_train, "test_samples": n_test, "steps": steps,
+              "rollout_steps": rollout_steps, "curriculum": stages,
               "parameters": operators.count_parameters(model), "train_seconds": wall,
               "train_relative_l2": operators.evaluate(model, train),
               "test_relative_l2": operators.evaluate(model, test),
@@ -118,10 +145,25 @@ def run(args) -> int:
     with atomic_open(out / f"{args.model}.json", "w") as f:
         json.dump(record, f, indent=2)
     print(f"{args.model}: test relative L2 {record['test_relative_l2']:.3e} (train "
-          f"{record['train_relative_l2']:.3e}) after {args.steps} steps in {wall:.1f} s; "
+          f"{record['train_relative_l2']:.3e}) after {steps} steps in {wall:.1f} s; "
           f"inference {1e3 * record['inference_seconds_per_sample']:.3f} ms/sample")
     print(f"saved {saved}, {out / (args.model + '.json')} and the figures")
     return 0
+
+
+def _stages(text: str) -> list[tuple[int, int, int, float]]:
+    """`--curriculum K:STEPS:BATCH:LR,...` as `train_rollout_curriculum` stages."""
+    stages = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        try:
+            if len(fields) != 4:
+                raise ValueError
+            stages.append((int(fields[0]), int(fields[1]), int(fields[2]), float(fields[3])))
+        except ValueError:
+            raise ValueError(f"--curriculum: cannot read stage {part.strip()!r} as "
+                             f"K:STEPS:BATCH:LR (e.g. 2:500:10:1e-3)") from None
+    return stages
 
 
 def _value(text: str):

@@ -118,3 +118,32 @@ def test_train_operator_through_rollouts(trajectories, tmp_path, capsys):
     assert main(["train-operator", "deeponet", "--data", str(path), "--steps", "2",
                  "--rollout-steps", "2", "--out", str(bad)]) == 2
     assert "rollout needs a grid-to-grid model" in capsys.readouterr().err
+
+
+def test_train_operator_through_a_rollout_curriculum(trajectories, tmp_path, capsys):
+    out = tmp_path / "out"
+    base = ["train-operator", "fno", "--data", str(trajectories), "--train", "4", "--test",
+            "2", "--option", "width=6", "--option", "modes=4", "--option", "layers=2",
+            "--out", str(out)]
+    assert main(base + ["--curriculum", "1:10:6:1e-2, 2:10:4:3e-3"]) == 0
+    assert "4 train / 2 test trajectories" in capsys.readouterr().out
+    record = json.loads((out / "fno.json").read_text())
+    assert record["curriculum"] == [[1, 10, 6, 1e-2], [2, 10, 4, 3e-3]]
+    assert record["steps"] == 20
+    model, _ = operators.load_model(out / "fno.eqx")
+    pairs = operators.rollout_pairs(trajectories, steps=1).astype(np.float64)
+    np.testing.assert_allclose(operators.evaluate(model, pairs.select(np.arange(12, 18))),
+                               record["test_relative_l2"], rtol=1e-12)
+
+    bad = tmp_path / "bad"
+    for extra, message in ((["--curriculum", "1:10:4"], "cannot read stage '1:10:4'"),
+                           (["--curriculum", "1:10:4:x"], "cannot read stage '1:10:4:x'"),
+                           (["--curriculum", "1:10:4:1e-2", "--steps", "5", "--lr", "1"],
+                            "drop --steps, --lr"),
+                           (["--curriculum", "1:10:4:1e-2", "--rollout-steps", "2"],
+                            "drop --rollout-steps"),
+                           (["--curriculum", "1:10:4:1e-2,4:10:4:1e-2"],
+                            "a 4-step stage needs more than the dataset's 4 saved time")):
+        assert main([*base[:-1], str(bad), *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not bad.exists()

@@ -151,3 +151,50 @@ def test_split_trajectories_keeps_whole_trajectories(trajectories, burgers):
         windows.split_trajectories(5, 2)
     with pytest.raises(ValueError, match="needs data from rollout_pairs"):
         burgers.split_trajectories(1, 1)
+
+
+def test_rollout_curriculum_runs_its_stages_in_order(trajectories, tmp_path):
+    model = operators.FNO(1, 1, modes=4, width=8, layers=2, projection=16,
+                          key=jax.random.key(0))
+    stages = [(1, 20, 6, 3e-3), (3, 20, 4, 1e-3)]
+    key = jax.random.key(1)
+    result = operators.train_rollout_curriculum(model, trajectories, stages, trajectories=4,
+                                                key=key, progress="off",
+                                                checkpoint_dir=tmp_path / "ckpt")
+    assert result.step == 40 and result.losses.shape == (40,) and result.status == "ok"
+    # the same as the stages run by hand on the first 4 trajectories' windows
+    k1, k2 = jax.random.split(key, 2)
+    one = operators.rollout_pairs(trajectories, steps=1).split_trajectories(4, 2)[0]
+    first = operators.train_operator(model, one, steps=20, key=k1, batch_size=6,
+                                     learning_rate=3e-3, progress="off")
+    three = operators.rollout_pairs(trajectories, steps=3).split_trajectories(4, 2)[0]
+    second = operators.train_operator(first.model, three, steps=20, key=k2, batch_size=4,
+                                      learning_rate=1e-3, progress="off", rollout_steps=3)
+    np.testing.assert_array_equal(result.losses, np.concatenate([first.losses,
+                                                                 second.losses]))
+    u0 = jnp.asarray(three.inputs[:2])
+    expected = operators.predict(second.model, u0, jnp.asarray(three.coords))
+    np.testing.assert_array_equal(
+        operators.predict(result.model, u0, jnp.asarray(three.coords)), expected)
+    # a rerun resumes from the stages' checkpoints: nothing left to train, same model
+    again = operators.train_rollout_curriculum(model, trajectories, stages, trajectories=4,
+                                               key=key, progress="off",
+                                               checkpoint_dir=tmp_path / "ckpt")
+    np.testing.assert_array_equal(
+        operators.predict(again.model, u0, jnp.asarray(three.coords)), expected)
+
+    # bad input is refused before any stage trains
+    deeponet = operators.DeepONet(16, 1, basis=4, width=8, depth=2, key=jax.random.key(0))
+    for bad, kwargs, message in (
+            ([], {}, "stages is empty"),
+            ([(1, 10, 4)], {}, r"stage 0 must be \(K, steps, batch_size, learning_rate\)"),
+            ([(1, 10, 4, 1e-3), (0, 10, 4, 1e-3)], {}, "stage 1 K must be"),
+            ([(1, 10, 4, -1.0)], {}, "stage 0 learning_rate must be"),
+            ([(1, 10, 4, 1e-3), (4, 10, 4, 1e-3)], {}, "a 4-step stage needs more than the "
+                                                       "dataset's 4 saved time"),
+            ([(1, 10, 4, 1e-3)], {"trajectories": 7}, "trajectories=7 but the dataset holds 6"),
+            ([(1, 10, 4, 1e-3)], {"model": deeponet}, "rollout needs a grid-to-grid model")):
+        args = {"model": model, "trajectories": 4, **kwargs}
+        with pytest.raises(ValueError, match=message):
+            operators.train_rollout_curriculum(args.pop("model"), trajectories, bad, key=key,
+                                               progress="off", **args)
