@@ -188,7 +188,7 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
       resumes in the stage it stopped in (finished stages return at once).
 
     **Returns:** the last stage's `FitResult`, with the losses of every stage in order and
-    `step` the total step count; a stage that stops on NaN/Inf ends the curriculum with its
+    `step` the steps of all stages up to the returned model; a stage that stops on NaN/Inf ends the curriculum with its
     status and message.
     """
     data = source if isinstance(source, PDEDataset) else read_dataset(source)
@@ -215,7 +215,7 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
                          f"time(s)")
     _check_stepper(model)
     dtype = jnp.result_type(float)
-    losses, result = [], None
+    losses, result, done = [], None, 0
     for i, ((k, steps, batch, lr), stage_key) in enumerate(
             zip(checked, jax.random.split(key, len(checked)), strict=True)):
         windows = rollout_pairs(data, steps=k)
@@ -226,11 +226,10 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
                                 learning_rate=lr, weight_decay=weight_decay,
                                 checkpoint_dir=folder, progress=progress, rollout_steps=k)
         losses.append(np.asarray(result.losses))
-        model = result.model
+        model, done = result.model, done + result.step
         if result.status == "nonfinite":
             break
-    return dataclasses.replace(result, losses=np.concatenate(losses),
-                               step=sum(s for _, s, _, _ in checked[:len(losses)]))
+    return dataclasses.replace(result, losses=np.concatenate(losses), step=done)
 
 
 def _check_stepper(model: eqx.Module) -> None:
