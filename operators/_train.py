@@ -188,8 +188,8 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
       resumes in the stage it stopped in (finished stages return at once).
 
     **Returns:** the last stage's `FitResult`, with the losses of every stage in order and
-    `step` the steps of all stages up to the returned model; a stage that stops on NaN/Inf ends the curriculum with its
-    status and message.
+    `step` the steps of all stages up to the returned model; a stage that stops on NaN/Inf
+    ends the curriculum with its status and message.
     """
     data = source if isinstance(source, PDEDataset) else read_dataset(source)
     stages = list(stages)
