@@ -85,11 +85,11 @@ LONGER = {("burgers_128", "deeponet"): (40_000, 1e-3),
 # lr 1e-3 (as at 128) overfit, test rel. L2 0.323 (train 1.8e-2; weight decay 1e-2: 0.329;
 # 10 000 steps: 0.299); at lr 1.25e-4 (1e-3 * 128 / 1024) 1.51e-2 (train 1.26e-2).
 # MultiONet on burgers_128 (WIDER): lr 1e-3 5.77e-3 (train 1.77e-3), lr 1.5e-4 5.78e-3
-# (train 4.05e-3), lr 3e-4 5.30e-3 (train
-# 2.90e-3). On burgers_1024 at 1500 steps it was under-trained, not over-fitted: 2.96e-2 at
-# lr 3e-3, 3.18e-2 at 4e-4; 6000 steps at 1e-3: 2.18e-2. DeepONet on darcy_29 (841 sensors)
-# is not helped the same way: 40 000 steps at lr 1.5e-4 gave 0.123 (train 7.3e-2) against
-# 0.117 at 2000 steps, lr 3e-3 (a plain MLP branch on a piecewise-constant coefficient);
+# (train 4.05e-3), lr 3e-4 5.30e-3 (train 2.90e-3). On burgers_1024 at 1500 steps it was
+# under-trained, not over-fitted: 2.96e-2 at lr 3e-3, 3.18e-2 at 4e-4; 6000 steps at 1e-3:
+# 2.18e-2. DeepONet on darcy_29 (841 sensors) is not helped the same way: 40 000 steps at
+# lr 1.5e-4 gave 0.123 (train 7.3e-2) against 0.117 at 2000 steps, lr 3e-3 (a plain MLP
+# branch on a piecewise-constant coefficient);
 # wider (WIDER, the GPU size) at lr 3e-4: 8.67e-2 (train 4.66e-2).
 # Wider constructor options where the longer schedule still fits the 15 minutes: MultiONet
 # at the DGNO paper's size on burgers_128 (at 10 000 steps, lr 1e-3: test rel. L2 1.03e-2
