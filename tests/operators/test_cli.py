@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import operators
-from sciopt import data as sdata
 from sciopt.cli._app import main
 from sciopt.train import CheckpointError
+
+from .conftest import burgers_file
 
 _FRESH = """
 import sys, jax, numpy as np
@@ -28,10 +29,8 @@ np.save(sys.argv[3], np.asarray(operators.predict(model, jnp.asarray(d.inputs),
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "burgers.h5"
-    sdata.generate_dataset(path, "burgers1d_periodic", samples=12, resolution=32, seed=3,
-                           num_times=2, t_final=0.05, length_scale=0.25, progress="off")
-    return path
+    return burgers_file(tmp_path_factory.mktemp("data") / "burgers.h5", samples=12,
+                        resolution=32, seed=3, num_times=2, t_final=0.05)
 
 
 def test_train_operator_saves_a_model_a_fresh_process_reproduces_bitwise(data_file,

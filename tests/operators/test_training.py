@@ -14,14 +14,14 @@ import operators
 from sciopt import data as sdata
 
 from .._subprocess import run_json_script
+from .conftest import burgers_file
 
 
 @pytest.fixture(scope="module")
 def burgers(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "burgers.h5"
-    sdata.generate_dataset(path, "burgers1d_periodic", samples=24, resolution=32, seed=0,
-                           num_times=2, t_final=0.05, length_scale=0.25, progress="off")
-    return operators.operator_pairs(path)
+    return operators.operator_pairs(burgers_file(
+        tmp_path_factory.mktemp("data") / "burgers.h5", samples=24, resolution=32, seed=0,
+        num_times=2, t_final=0.05))
 
 
 def _models(grid):
