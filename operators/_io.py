@@ -39,6 +39,7 @@ def model_spec(name: str, data: OperatorData, *, normalize: bool = True,
         args = {"in_channels": c_in, "out_channels": c_out, "modes": modes}
         if name == "dymixop":  # the stencils keep the training grid's tap spacing
             args["grid"] = [int(n) for n in grid]
+            args["stencil_power"] = 0.5  # written out: older files without it mean 1
     else:
         args = {"sensors": int(np.prod(data.inputs.shape[1:])),
                 "coord_dim": int(data.coords.shape[-1])}
@@ -60,6 +61,8 @@ def build_model(spec: dict[str, Any], *, key: jax.Array) -> eqx.Module:
         raise ValueError(f"not an operator model description: {spec!r}") from None
     if "modes" in args:
         args["modes"] = tuple(args["modes"])
+    if spec["model"] == "dymixop":  # saved before the option: stencils over h
+        args.setdefault("stencil_power", 1.0)
     model = cls(**args, key=key)
     return normalized(model, spec["normalization"]) if "normalization" in spec else model
 

@@ -2,6 +2,8 @@
 (resolution independence on band-limited inputs, translation equivariance), tiny-data
 overfitting, and clear errors on bad input."""
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -295,6 +297,13 @@ def test_dymixop_stencil_keeps_the_training_grid_taps_on_every_grid():
     plain = eqx.tree_at(lambda s: s.conv.weight, plain, stencil.conv.weight)
     x = jnp.arange(8) / 8
     np.testing.assert_allclose(plain(field(x)), stencil(field(x)), rtol=0, atol=1e-13)
+    # Over h ** power: the same operator up to the constant h ** (1 - power).
+    half = operators.DifferenceStencil(1, 2, 3, key=jax.random.key(0), taps=(8,), power=0.5)
+    half = eqx.tree_at(lambda s: s.conv.weight, half, stencil.conv.weight)
+    for n in (8, 20):
+        x = jnp.arange(n) / n
+        np.testing.assert_allclose(half(field(x)), stencil(field(x)) / math.sqrt(8),
+                                   rtol=1e-13, atol=1e-13)
 
     apply = eqx.filter_jit(lambda m, v: m(v))
     gaps = {}
@@ -308,3 +317,24 @@ def test_dymixop_stencil_keeps_the_training_grid_taps_on_every_grid():
     assert gaps[16] < 1e-4 and gaps[16] < 1e-3 * gaps[None], gaps  # 3.6e-7 vs 5.4e-2
     with pytest.raises(ValueError, match="grid has 2 axes"):
         operators.DyMixOp(1, 1, modes=4, grid=(8, 8), key=jax.random.key(0))
+
+
+def test_dymixop_stencil_power_defaults_and_older_saved_specs():
+    """Fixed taps default to stencils over `sqrt(h)`, neighbour taps to over `h` (the
+    consistent discretisation); `model_spec` writes the power out, and a description saved
+    before the option (no `stencil_power`) rebuilds the stencils over `h`, as trained."""
+    def powers(model):
+        return {layer.linear[0][1].power for layer in model.layers}
+
+    key = jax.random.key(0)
+    assert powers(operators.DyMixOp(1, 1, modes=4, grid=16, key=key)) == {0.5}
+    assert powers(operators.DyMixOp(1, 1, modes=4, key=key)) == {1.0}
+    assert powers(operators.DyMixOp(1, 1, modes=4, grid=16, stencil_power=0.25,
+                                    key=key)) == {0.25}
+    data = operators.OperatorData(inputs=np.zeros((2, 1, 16)), outputs=np.zeros((2, 1, 16)),
+                                  coords=np.linspace(0, 1, 16, endpoint=False)[:, None])
+    spec = operators.model_spec("dymixop", data, normalize=False, hidden=4, layers=1)
+    assert spec["args"]["stencil_power"] == 0.5
+    assert powers(operators.build_model(spec, key=key)) == {0.5}
+    older = {**spec, "args": {k: v for k, v in spec["args"].items() if k != "stencil_power"}}
+    assert powers(operators.build_model(older, key=key)) == {1.0}
