@@ -6,6 +6,7 @@ several depths, DGNO) and `DyMixOp` (local-global-mixing layers as latent dynami
 `rollout` steps a grid model autoregressively and `train_rollout_curriculum` trains one
 through ever longer rollouts. `operator_pairs` takes input/output pairs from a
 `sciopt data generate` file; `train_operator` / `evaluate` train and score any of them;
+`error_spectrum` shows which wavenumbers a model gets wrong;
 `model_spec` / `build_model` make one by name, `save_model` / `load_model` store it.
 """
 
@@ -28,6 +29,8 @@ from ._multionet import MultiONet as MultiONet
 from ._normalize import Normalized as Normalized
 from ._normalize import channel_statistics as channel_statistics
 from ._normalize import normalized as normalized
+from ._spectrum import error_spectrum as error_spectrum
+from ._spectrum import shell_spectrum as shell_spectrum
 from ._surrogate import OperatorVectorField as OperatorVectorField
 from ._surrogate import surrogate_solve as surrogate_solve
 from ._train import check_compatible as check_compatible
@@ -47,6 +50,7 @@ __all__ = [
     "DeepONet",
     "DifferenceStencil",
     "DyMixOp",
+    "error_spectrum",
     "evaluate",
     "FNO",
     "inference_seconds",
@@ -65,6 +69,7 @@ __all__ = [
     "relative_l2",
     "rollout",
     "save_model",
+    "shell_spectrum",
     "SpectralConv",
     "surrogate_solve",
     "train_operator",

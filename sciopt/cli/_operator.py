@@ -141,7 +141,10 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     saved = operators.save_model(out / f"{args.model}.eqx", model, spec,
                                  {"test_relative_l2": record["test_relative_l2"]})
-    record["figures"] = _figures(out, args.model, model, test, np.asarray(result.losses))
+    spectrum = operators.error_spectrum(model, test)
+    record["error_spectrum"] = {k: v.tolist() for k, v in spectrum.items()}
+    record["figures"] = _figures(out, args.model, model, test, np.asarray(result.losses),
+                                 spectrum)
     with atomic_open(out / f"{args.model}.json", "w") as f:
         json.dump(record, f, indent=2)
     print(f"{args.model}: test relative L2 {record['test_relative_l2']:.3e} (train "
@@ -182,7 +185,7 @@ def _value(text: str):
     return text
 
 
-def _figures(out: Path, name: str, model, test, losses) -> list[str]:
+def _figures(out: Path, name: str, model, test, losses, spectrum) -> list[str]:
     import jax.numpy as jnp
     import matplotlib.pyplot as plt
     import numpy as np
@@ -218,4 +221,18 @@ def _figures(out: Path, name: str, model, test, losses) -> list[str]:
     sample = out / f"{name}_sample.png"
     fig.savefig(sample, dpi=120)
     plt.close(fig)
-    return [str(curve), str(sample)]
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(spectrum["wavenumber"], spectrum["error"], label="test error")
+    ax.semilogy(spectrum["wavenumber"], spectrum["target"], "k--", lw=0.8, label="target")
+    if np.min(spectrum["error"]) > 0:  # the target's round-off tail would squash the error
+        ax.set_ylim(bottom=0.1 * np.min(spectrum["error"]))
+    ax.set_xlabel("wavenumber shell |k|")
+    ax.set_ylabel("rms amplitude per shell")
+    ax.set_title(f"{name}: error spectrum (operators.error_spectrum)")
+    ax.legend()
+    fig.tight_layout()
+    shells = out / f"{name}_spectrum.png"
+    fig.savefig(shells, dpi=120)
+    plt.close(fig)
+    return [str(curve), str(sample), str(shells)]

@@ -47,6 +47,7 @@ def test_train_operator_saves_a_model_a_fresh_process_reproduces_bitwise(data_fi
     record = json.loads((out / "fno.json").read_text())
     assert record["spec"]["args"]["modes"] == [4] and record["parameters"] > 0
     assert 0 < record["test_relative_l2"] < 10 and record["inference_seconds_per_sample"] > 0
+    assert len(record["figures"]) == 3
     for png in record["figures"]:
         assert (out / png.split("/")[-1]).stat().st_size > 1000
 
@@ -56,6 +57,11 @@ def test_train_operator_saves_a_model_a_fresh_process_reproduces_bitwise(data_fi
     here = np.asarray(operators.predict(model, jnp.asarray(d.inputs), jnp.asarray(d.coords)))
     np.testing.assert_allclose(operators.evaluate(model, d.split(8, 4)[1]),
                                record["test_relative_l2"], rtol=1e-12)
+    # The recorded error spectrum is the test error's, by wavenumber shell (Parseval).
+    shells = np.asarray(record["error_spectrum"]["error"])
+    assert shells.shape == (17,)
+    np.testing.assert_allclose(np.sum(shells**2), np.mean((here[8:] - d.outputs[8:]) ** 2),
+                               rtol=1e-10)
     fresh = tmp_path / "fresh.npy"
     subprocess.run([sys.executable, "-c", _FRESH, str(out / "fno.eqx"), str(data_file),
                     str(fresh)], check=True, timeout=300)

@@ -199,3 +199,43 @@ def test_rollout_curriculum_runs_its_stages_in_order(trajectories, tmp_path):
         with pytest.raises(ValueError, match=message):
             operators.train_rollout_curriculum(args.pop("model"), trajectories, bad, key=key,
                                                progress="off", **args)
+
+
+def test_shell_spectrum_is_parseval_and_places_a_mode_in_its_shell():
+    rng = np.random.default_rng(0)
+    # Parseval: the shells' squares add up to the mean square per grid point (1D and 2D).
+    for shape in [(5, 2, 32), (4, 3, 12, 10)]:
+        f = rng.standard_normal(shape)
+        s = operators.shell_spectrum(f)
+        np.testing.assert_allclose(np.sum(s**2), np.mean(np.sum(f**2, axis=1)), rtol=1e-12)
+    # A single mode: cos(2 pi (3 x + 4 y)) lies in shell 5 with rms 1/sqrt(2), nothing else.
+    x = np.arange(16) / 16
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+    f = np.cos(2 * np.pi * (3 * xx + 4 * yy))[None, None]
+    s = operators.shell_spectrum(f)
+    assert len(s) == 12  # |k| up to round(sqrt(8^2 + 8^2))
+    np.testing.assert_allclose(s[5], np.sqrt(0.5), rtol=1e-12)
+    np.testing.assert_allclose(np.delete(s, 5), 0.0, atol=1e-14)
+    # 1D: a constant is shell 0.
+    np.testing.assert_allclose(operators.shell_spectrum(np.full((2, 1, 8), 3.0)),
+                               [3.0, 0, 0, 0, 0], atol=1e-14)
+    for bad in (np.zeros((3, 4)), np.zeros((0, 1, 8))):
+        with pytest.raises(ValueError, match=r"\[samples, channels, \*grid\]"):
+            operators.shell_spectrum(bad)
+
+
+@pytest.mark.parametrize("name", ["fno", "deeponet"])
+def test_error_spectrum_is_the_shell_spectrum_of_the_prediction_error(burgers, name):
+    model = _models(32)[name]
+    out = operators.error_spectrum(model, burgers, batch_size=7)  # batches of 7, 7, 7, 3
+    pred = operators.predict(model, jnp.asarray(burgers.inputs), jnp.asarray(burgers.coords))
+    err = np.asarray(pred) - burgers.outputs
+    np.testing.assert_allclose(out["error"], operators.shell_spectrum(err), rtol=1e-10)
+    np.testing.assert_allclose(out["target"], operators.shell_spectrum(burgers.outputs),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(out["wavenumber"], np.arange(17))
+    # Its squares add up to the mean square error per point.
+    np.testing.assert_allclose(np.sum(out["error"] ** 2), np.mean(err**2), rtol=1e-10)
+    two_channels = np.concatenate([burgers.inputs, burgers.inputs], axis=1)
+    with pytest.raises(ValueError, match="channel|sensor"):
+        operators.error_spectrum(model, dataclasses.replace(burgers, inputs=two_channels))
