@@ -341,6 +341,11 @@ def run(config: dict) -> dict:
                       "the papers' own data (different generators and grids) and GPU-length "
                       "training."),
         }],
-        "metrics": {"relative_l2": metrics},
+        "metrics": {"relative_l2": metrics,  # and the spectrum plot's values
+                    "error_spectrum": {f"{name} {m}": spec["error"].tolist()
+                                       for name, by_model in spectra.items()
+                                       for m, spec in by_model.items()},
+                    "target_spectrum": {name: next(iter(by_model.values()))["target"].tolist()
+                                        for name, by_model in spectra.items()}},
         "figures": [png, spectrum_png],
     }
