@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, loss_curves, save  # noqa: E402
+from _plot import loss_curves, plt, save  # noqa: E402
 
 import operators  # noqa: E402
 from sciopt import data as sdata  # noqa: E402
@@ -201,10 +201,9 @@ def _pairs(name: str, path: Path, n_train: int, n_test: int):
 def _plot_spectra(spectra: dict, path: Path) -> str:
     """One panel per data set: each model's test error per wavenumber shell
     (`operators.error_spectrum`) and the target's own spectrum (dashed)."""
-    fig, _ = figure(4.0 * len(spectra), 3.6)
-    fig.clf()
-    for i, (name, by_model) in enumerate(spectra.items()):
-        ax = fig.add_subplot(1, len(spectra), i + 1)
+    fig, axes = plt.subplots(1, len(spectra), figsize=(4.0 * len(spectra), 3.6), dpi=110,
+                             squeeze=False)
+    for i, (ax, (name, by_model)) in enumerate(zip(axes[0], spectra.items(), strict=True)):
         ax.grid(True, which="both", alpha=0.3)
         for model_name, spec in by_model.items():
             ax.semilogy(spec["wavenumber"], spec["error"], label=model_name)

@@ -7,7 +7,7 @@ import numpy as np
 from jaxtyping import Float
 
 from ._data import OperatorData
-from ._train import _predict_compiled, check_compatible
+from ._train import _batches, _predict_compiled, check_compatible
 
 
 def shell_spectrum(fields: Float[np.ndarray, "n c *grid"]) -> Float[np.ndarray, " k"]:
@@ -63,9 +63,8 @@ def error_spectrum(model, data: OperatorData, *, batch_size: int = 64
     """
     check_compatible(model, data)
     coords = jnp.asarray(data.coords)
-    pred = np.concatenate([np.asarray(_predict_compiled(
-        model, jnp.asarray(data.inputs[i:i + batch_size]), coords))
-        for i in range(0, data.num_samples, batch_size)])
-    error = shell_spectrum(pred - np.asarray(data.outputs))
-    target = shell_spectrum(np.asarray(data.outputs))
+    pred = np.concatenate([np.asarray(_predict_compiled(model, x, coords))
+                           for x, _ in _batches(data, batch_size)])
+    target = np.asarray(data.outputs)
+    error, target = shell_spectrum(pred - target), shell_spectrum(target)
     return {"wavenumber": np.arange(len(error)), "error": error, "target": target}

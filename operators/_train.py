@@ -100,13 +100,21 @@ def _batch_errors(model, inputs, outputs, coords):
     return relative_l2(predict(model, inputs, coords), outputs)
 
 
+def _batches(data: OperatorData, batch_size: int):
+    """`(inputs, outputs)` of `data` in consecutive slices of `batch_size` samples (the
+    last may be shorter), as JAX arrays: for scoring a model batch by batch."""
+    batch_size = positive_int("batch_size", batch_size)
+    for i in range(0, data.num_samples, batch_size):
+        yield (jnp.asarray(data.inputs[i:i + batch_size]),
+               jnp.asarray(data.outputs[i:i + batch_size]))
+
+
 def evaluate(model: eqx.Module, data: OperatorData, *, batch_size: int = 64) -> float:
     """Mean per-sample relative L2 error of `model` on `data`."""
     check_compatible(model, data)
     coords = jnp.asarray(data.coords)
-    errors = [np.asarray(_batch_errors(model, jnp.asarray(data.inputs[i:i + batch_size]),
-                                       jnp.asarray(data.outputs[i:i + batch_size]), coords))
-              for i in range(0, data.num_samples, batch_size)]
+    errors = [np.asarray(_batch_errors(model, x, y, coords))
+              for x, y in _batches(data, batch_size)]
     return float(np.mean(np.concatenate(errors)))
 
 
