@@ -5,6 +5,7 @@ file."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -334,61 +335,91 @@ def generate_dataset(
 
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
-    config_file = partial / "config.json"
-    if config_file.exists():
-        if json.loads(config_file.read_text()).get("hash") != _config_hash(config):
-            raise DatasetError(f"{partial} holds chunks of a run with other arguments; delete "
-                               f"it or repeat that run's arguments")
-    else:
-        with atomic_open(config_file, "w") as f:
-            json.dump({"hash": _config_hash(config), "config": config}, f, indent=1)
+    with _generation_lock(partial, out):
+        if out.exists() and not overwrite:  # another process wrote it meanwhile
+            shutil.rmtree(partial, ignore_errors=True)
+            raise DatasetError(f"{out} already exists; pass overwrite=True (--overwrite) "
+                               f"to replace it")
+        config_file = partial / "config.json"
+        if config_file.exists():
+            if json.loads(config_file.read_text()).get("hash") != _config_hash(config):
+                raise DatasetError(f"{partial} holds chunks of a run with other arguments; "
+                                   f"delete it or repeat that run's arguments")
+        else:
+            with atomic_open(config_file, "w") as f:
+                json.dump({"hash": _config_hash(config), "config": config}, f, indent=1)
 
-    solve_chunk = jax.jit(lambda index: plan.solve(jax.vmap(plan.draw)(index)))
-    num_chunks = -(-samples // chunk_size)
+        solve_chunk = jax.jit(lambda index: plan.solve(jax.vmap(plan.draw)(index)))
+        num_chunks = -(-samples // chunk_size)
 
-    def chunk_path(c):
-        return partial / f"chunk_{c:06d}.npz"
+        def chunk_path(c):
+            return partial / f"chunk_{c:06d}.npz"
 
-    done = sum(chunk_path(c).exists() for c in range(num_chunks))
-    reporter = ProgressReporter(samples, min(samples, done * chunk_size), mode=progress,
-                                description=f"generate {problem}", unit="sample")
-    if done:
-        reporter.message(f"generate {problem}: resuming, {done}/{num_chunks} chunks done")
-    try:
-        for c in range(num_chunks):
-            if chunk_path(c).exists():
-                continue
-            start = c * chunk_size
-            index = jnp.arange(start, start + chunk_size)  # the last chunk is cut below
-            t0 = time.perf_counter()
-            arrays = {k: np.asarray(v)[: samples - start] for k, v in solve_chunk(index).items()}
-            if not all(np.all(np.isfinite(v)) for v in arrays.values()):
-                raise FloatingPointError(f"chunk {c} of {problem} went non-finite; "
-                                         f"{plan.advice}")
-            with atomic_open(chunk_path(c), "wb") as f:
-                np.savez(f, **arrays)
-            reporter.update(min(samples, start + chunk_size), None,
-                            len(arrays["tensor"]) / (time.perf_counter() - t0))
-    finally:
-        reporter.close()
+        done = sum(chunk_path(c).exists() for c in range(num_chunks))
+        reporter = ProgressReporter(samples, min(samples, done * chunk_size), mode=progress,
+                                    description=f"generate {problem}", unit="sample")
+        if done:
+            reporter.message(f"generate {problem}: resuming, {done}/{num_chunks} chunks done")
+        try:
+            for c in range(num_chunks):
+                if chunk_path(c).exists():
+                    continue
+                start = c * chunk_size
+                index = jnp.arange(start, start + chunk_size)  # the last chunk is cut below
+                t0 = time.perf_counter()
+                arrays = {k: np.asarray(v)[: samples - start]
+                          for k, v in solve_chunk(index).items()}
+                if not all(np.all(np.isfinite(v)) for v in arrays.values()):
+                    raise FloatingPointError(f"chunk {c} of {problem} went non-finite; "
+                                             f"{plan.advice}")
+                with atomic_open(chunk_path(c), "wb") as f:
+                    np.savez(f, **arrays)
+                reporter.update(min(samples, start + chunk_size), None,
+                                len(arrays["tensor"]) / (time.perf_counter() - t0))
+        finally:
+            reporter.close()
 
-    # Assemble chunk by chunk (one chunk in memory at a time).
-    with np.load(chunk_path(0)) as first:
-        heads = {k: first[k] for k in first.files}
+        # Assemble chunk by chunk (one chunk in memory at a time).
+        with np.load(chunk_path(0)) as first:
+            heads = {k: first[k] for k in first.files}
 
-    def column(name):
-        def load(c):
-            with np.load(chunk_path(c)) as f:
-                return f[name][..., None] if name == "tensor" else f[name]
+        def column(name):
+            def load(c):
+                with np.load(chunk_path(c)) as f:
+                    return f[name][..., None] if name == "tensor" else f[name]
 
-        head = heads[name][..., None] if name == "tensor" else heads[name]
-        return BlockArray((samples, *head.shape[1:]), head.dtype,
-                          [lambda c=c: load(c) for c in range(num_chunks)])
+            head = heads[name][..., None] if name == "tensor" else heads[name]
+            return BlockArray((samples, *head.shape[1:]), head.dtype,
+                              [lambda c=c: load(c) for c in range(num_chunks)])
 
-    extras = {k: column(k) for k in heads if k != "tensor"}
-    write_dataset(out, column("tensor"), t=plan.times, coords=plan.coords, extras=extras,
-                  problem=problem, parameters=prob.parameters,
-                  solver={**plan.solver, "precision": config["precision"]}, seed=seed,
-                  channels=["u"], metadata=plan.metadata, overwrite=overwrite, dtype=dtype)
-    shutil.rmtree(partial)
+        extras = {k: column(k) for k in heads if k != "tensor"}
+        write_dataset(out, column("tensor"), t=plan.times, coords=plan.coords, extras=extras,
+                      problem=problem, parameters=prob.parameters,
+                      solver={**plan.solver, "precision": config["precision"]}, seed=seed,
+                      channels=["u"], metadata=plan.metadata, overwrite=overwrite, dtype=dtype)
+        shutil.rmtree(partial)
     return out
+
+
+@contextlib.contextmanager
+def _generation_lock(partial: Path, out: Path):
+    """Hold an exclusive advisory lock on `partial/.lock` while the chunks are solved and
+    assembled, so that two processes never fill or remove the same partial folder at once
+    (the second is refused with a clear error; the first goes on unharmed). Where the
+    platform has no advisory locks (no `fcntl`), generation runs unguarded."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        fcntl = None
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(partial / ".lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatasetError(
+                f"{out} is being generated by another process (it holds "
+                f"{partial / '.lock'}); wait for it to finish, or write to another path"
+            ) from None
+        yield  # closing the file releases the lock
