@@ -289,7 +289,8 @@ def generate_dataset(
     - `preset`: take `samples`, `resolution`, `num_times` and `t_final` (those not given)
       from `PRESETS[preset][problem]`, e.g. `"pdebench"` or `"fno"` for sets of their size.
     - `dtype`: stored floating-point type (default: the solver's; PDEBench stores float32).
-      Solves run in the precision JAX is configured for (the CLI enables float64).
+      Solves run in the precision JAX is configured for (the CLI enables float64);
+      `"float64"` with JAX in float32 is refused rather than storing float32 solves.
     - `overwrite`: replace an existing `out`.
 
     The file is assembled chunk by chunk, so sets larger than memory can be written.
@@ -308,6 +309,9 @@ def generate_dataset(
     chunk_size = positive_int("chunk_size", chunk_size)
     if dtype is not None and dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+    if dtype == "float64" and jnp.result_type(float) != jnp.float64:
+        raise ValueError("dtype='float64' would store float32 solves: enable float64 first "
+                         "(jax.config.update('jax_enable_x64', True); the CLI does)")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer; got {seed!r}")
     prob = problems.get(problem, **dict(params or {}))

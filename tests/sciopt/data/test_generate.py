@@ -91,6 +91,12 @@ def test_partial_run_with_other_arguments_is_refused(tmp_path):
         generate_dataset(tmp_path / "out.h5", "burgers1d_periodic", **ARGS)
 
 
+def test_float64_storage_of_float32_solves_is_refused(tmp_path):
+    with jax.enable_x64(False), pytest.raises(ValueError, match="enable float64 first"):
+        generate_dataset(tmp_path / "out.h5", "burgers1d_periodic", dtype="float64", **ARGS)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_generation_held_by_another_process_is_refused_and_left_alone(tmp_path):
     """Two runs writing the same file (parallel benchmark parts, say) must not share the
     partial folder: the second is refused while the first holds its lock, and the first's
