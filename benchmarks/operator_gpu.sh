@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU configuration of `sciopt bench operator` (GPU_MODELS, GPU_SCHEDULE in
-# benchmarks/operator.py) on one GPU, as parallel `--only "<data set> <model>"` parts merged
+# The GPU configuration of `sciopt bench operator` (GPU_MODELS, GPU_SCHEDULE, GPU_OVERRIDES
+# in benchmarks/operator.py) on one GPU, as parallel `--only "<data set> <model>"` parts merged
 # into one table at the end. Small operator models leave a GPU mostly idle between kernel
 # launches, so several training processes share it far better than one runs after another.
 #
@@ -9,8 +9,8 @@
 # Environment: BUDGET_S (seconds before unfinished parts are stopped; default 3600),
 # PARALLEL (parts at once; default 10), CASES (newline-separated labels, default all, in
 # priority order), EXTRA (more `sciopt bench` options, e.g. --quick for a dry run on CPU),
-# SCIOPT_DATA (the data folder; default ./data). A stopped part leaves its log (with the
-# training progress) and, if it finished a case before, its operator_partial.json.
+# SCIOPT_DATA (the data folder; default ./data). A stopped part leaves only its log (with
+# the training progress).
 set -u
 work=${1:-results/operator_gpu}
 budget=${BUDGET_S:-3600}
@@ -43,8 +43,8 @@ python3 - <<'EOF' 2>&1 | tee "$work/logs/setup.log"
 import jax
 print("devices:", jax.devices(), "jax", jax.__version__, flush=True)
 EOF
-# Generate the data sets first, one at a time (parts running at once must not write the
-# same cache file); the Darcy sets are solved here, the others are usually cached already.
+# Generate the data sets first, one at a time (a part that found another writing the same
+# cache file would be refused); the Darcy sets take seconds on a GPU.
 python3 - <<'EOF' 2>&1 | tee -a "$work/logs/setup.log"
 import importlib.util, time
 import jax
