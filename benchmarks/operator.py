@@ -242,16 +242,18 @@ def case_config(name: str, model_name: str, *, quick: bool = False, gpu: bool = 
     configuration (MODELS, SCHEDULE, LONGER, WIDER), the GPU one (GPU_MODELS, GPU_SCHEDULE,
     GPU_OVERRIDES) or the quick one, with STENCIL on top (CURRICULUM, where a data set has
     one, replaces the steps and learning rate at training time)."""
-    options, (steps, batch, lr) = MODELS[model_name], SCHEDULE[name]
+    case = (name, model_name)
+    steps, batch, lr = SCHEDULE[name]
     if quick:
         return QUICK[model_name], 60, batch, lr
-    steps, lr = LONGER.get((name, model_name), (steps, lr))
-    options = {**options, **WIDER.get((name, model_name), {})}
     if gpu:
-        options, (steps, batch, lr) = GPU_MODELS[model_name], GPU_SCHEDULE
-        options = {**options, **GPU_OVERRIDES.get((name, model_name), {})}
+        steps, batch, lr = GPU_SCHEDULE
+        options = {**GPU_MODELS[model_name], **GPU_OVERRIDES.get(case, {})}
         lr = options.pop("lr", lr)
-    return {**options, **STENCIL.get((name, model_name), {})}, steps, batch, lr
+    else:
+        steps, lr = LONGER.get(case, (steps, lr))
+        options = {**MODELS[model_name], **WIDER.get(case, {})}
+    return {**options, **STENCIL.get(case, {})}, steps, batch, lr
 
 
 def run(config: dict) -> dict:

@@ -47,11 +47,10 @@ EOF
 # Generate the data sets first, one at a time (a part that found another writing the same
 # cache file would be refused); the Darcy sets take seconds on a GPU.
 python3 - <<'EOF' 2>&1 | tee -a "$work/logs/setup.log"
-import importlib.util, time
+import time
 import jax
-spec = importlib.util.spec_from_file_location("sciopt_bench_operator", "benchmarks/operator.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+from sciopt.bench._runner import load_suite
+bench = load_suite("operator")
 with jax.enable_x64(True):
     for name, (_, full, _, _) in bench.DATASETS.items():
         t = time.perf_counter()

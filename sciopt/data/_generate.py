@@ -16,6 +16,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl  # advisory file locks (POSIX)
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -329,8 +334,7 @@ def generate_dataset(
         raise ValueError(f"problem {problem!r} has no dataset generator yet; supported: "
                          f"{', '.join(_supported())}")
     if out.exists() and not overwrite:
-        raise DatasetError(f"{out} already exists; pass overwrite=True (--overwrite) to "
-                           f"replace it")
+        raise _exists_error(out)
     config = {"problem": problem, "parameters": prob.parameters, "samples": samples,
               "resolution": resolution, "seed": seed, "chunk_size": chunk_size,
               "precision": str(jnp.result_type(float)), "sciopt": __version__,
@@ -342,8 +346,7 @@ def generate_dataset(
     with _generation_lock(partial, out):
         if out.exists() and not overwrite:  # another process wrote it meanwhile
             shutil.rmtree(partial, ignore_errors=True)
-            raise DatasetError(f"{out} already exists; pass overwrite=True (--overwrite) "
-                               f"to replace it")
+            raise _exists_error(out)
         config_file = partial / "config.json"
         if config_file.exists():
             if json.loads(config_file.read_text()).get("hash") != _config_hash(config):
@@ -405,17 +408,18 @@ def generate_dataset(
     return out
 
 
+def _exists_error(out: Path) -> DatasetError:
+    return DatasetError(f"{out} already exists; pass overwrite=True (--overwrite) to replace "
+                        f"it")
+
+
 @contextlib.contextmanager
 def _generation_lock(partial: Path, out: Path):
     """Hold an exclusive advisory lock on `partial/.lock` while the chunks are solved and
     assembled, so that two processes never fill or remove the same partial folder at once
     (the second is refused with a clear error; the first goes on unharmed). Where the
     platform has no advisory locks (no `fcntl`), generation runs unguarded."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        fcntl = None
-    if fcntl is None:  # pragma: no cover
+    if fcntl is None:  # pragma: no cover - Windows
         yield
         return
     with open(partial / ".lock", "a") as handle:
