@@ -338,3 +338,39 @@ def test_dymixop_stencil_power_defaults_and_older_saved_specs():
     assert powers(operators.build_model(spec, key=key)) == {0.5}
     older = {**spec, "args": {k: v for k, v in spec["args"].items() if k != "stencil_power"}}
     assert powers(operators.build_model(older, key=key)) == {1.0}
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_dymixop_without_coordinates_commutes_with_periodic_shifts(dim):
+    """`coordinates=False` drops the position channels: the model then commutes with
+    periodic shifts of the grid (every part is a periodic convolution, a spectral
+    convolution or pointwise) to round-off, while with the position it does not; the
+    lifting layer loses the 2 * dim position inputs; a bad `mixing_start` is refused."""
+    n, key = 12, jax.random.key(3)
+    u = jax.random.normal(jax.random.key(5), (2,) + (n,) * dim)
+    axes = tuple(range(1, dim + 1))
+    shifts = (3, 5)[:dim]
+    gaps = {}
+    for coordinates in (True, False):
+        model = operators.DyMixOp(2, 1, modes=(4,) * dim, hidden=6, layers=2, grid=n,
+                                  coordinates=coordinates, key=key)
+        model = _trained_stencils(model, jax.random.key(4))
+        shifted = model(jnp.roll(u, shifts, axes))
+        gaps[coordinates] = float(jnp.max(jnp.abs(shifted - jnp.roll(model(u), shifts, axes))))
+        assert model.lift[0].weight.shape[1] == 2 + (2 * dim if coordinates else 0)
+    assert gaps[False] < 1e-12 < 1e-3 < gaps[True], gaps
+    with pytest.raises(ValueError, match="mixing_start"):
+        operators.DyMixOp(1, 1, modes=4, mixing_start="zero", key=key)
+
+
+def test_dymixop_spectral_mixing_start_is_a_spectral_layer():
+    """`mixing_start="spectral"` starts each local branch `K` at the constant 1, so each
+    product `G(c) * K(c)` equals the spectral convolution `G(c)` at initialisation; the
+    default start draws `K` at random."""
+    c = jax.random.normal(jax.random.key(1), (6, 16))
+    for start, equal in (("spectral", True), ("random", False)):
+        model = operators.DyMixOp(1, 1, modes=4, hidden=6, layers=2, mixing_start=start,
+                                  key=jax.random.key(0))
+        for layer in model.layers:
+            (g, k), = layer.nonlinear
+            assert bool(jnp.allclose(g(c) * k(c), g(c), rtol=0, atol=1e-15)) is equal
