@@ -298,7 +298,9 @@ class DyMixOp(eqx.Module):
         if stencil_power is None:
             stencil_power = 1.0 if taps is None else 0.5
         one_of("mixing_start", mixing_start, ("random", "spectral"))
-        self.coordinates = bool(coordinates)
+        if not isinstance(coordinates, bool):
+            raise ValueError(f"coordinates must be True or False; got {coordinates!r}")
+        self.coordinates = coordinates
         k = jax.random.split(key, layers + 6)
         lifted = in_channels + (2 * d if self.coordinates else 0)
         self.lift = (PeriodicConv(d, lifted, 2 * hidden, kernel_size,

@@ -170,8 +170,10 @@ def _stages(text: str) -> list[tuple[int, int, int, float]]:
 
 
 def _value(text: str):
-    """A constructor argument from the command line: an int, a float, a comma-separated
-    list of ints (e.g. `modes=12,12`) or a string."""
+    """A constructor argument from the command line: an int, a float, `true` / `false`, a
+    comma-separated list of ints (e.g. `modes=12,12`) or a string."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     for parse in (int, float):
         try:
             return parse(text)

@@ -183,3 +183,15 @@ def test_bench_case_configurations():
         assert name in suite.DATASETS and model in suite.GPU_MODELS
         allowed = {*suite.GPU_MODELS[model], *suite.MODELS[model], "lr"}
         assert set(extra) <= allowed, (name, model, set(extra) - allowed)
+
+
+def test_train_operator_option_values():
+    """`--option` values: ints, floats, lists of ints, booleans (`coordinates=false` must
+    not become the truthy string "false") and strings."""
+    from sciopt.cli._operator import _value
+
+    assert _value("12") == 12 and _value("3e-3") == 3e-3 and _value("12,12") == [12, 12]
+    assert _value("false") is False and _value("True") is True
+    assert _value("spectral") == "spectral"
+    with pytest.raises(ValueError, match="list of integers"):
+        _value("1,a")

@@ -361,6 +361,8 @@ def test_dymixop_without_coordinates_commutes_with_periodic_shifts(dim):
     assert gaps[False] < 1e-12 < 1e-3 < gaps[True], gaps
     with pytest.raises(ValueError, match="mixing_start"):
         operators.DyMixOp(1, 1, modes=4, mixing_start="zero", key=key)
+    with pytest.raises(ValueError, match="coordinates must be True or False"):
+        operators.DyMixOp(1, 1, modes=4, coordinates="false", key=key)
 
 
 def test_dymixop_spectral_mixing_start_is_a_spectral_layer():
