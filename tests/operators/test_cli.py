@@ -175,10 +175,12 @@ def test_bench_case_configurations():
     assert suite.case_config("darcy_29", "dymixop", quick=True)[:2] == (
         suite.QUICK["dymixop"], 60)
     opts, *_ = suite.case_config("burgers_128", "dymixop")
-    assert opts == {**suite.MODELS["dymixop"], "coordinates": False, "mixing_start": "spectral"}
+    assert opts == {**suite.MODELS["dymixop"], "coordinates": False, "mixing_start": "spectral",
+                    "stencil_power": 1.0, "modes": 32}
     for (name, model), extra in suite.DYMIXOP.items():  # real DyMixOp options only
         assert name in suite.DATASETS and model == "dymixop"
-        operators.DyMixOp(1, 1, modes=2, hidden=2, layers=1, key=jax.random.key(0), **extra)
+        operators.DyMixOp(1, 1, hidden=2, layers=1, key=jax.random.key(0),
+                          **{"modes": 2, **extra})
     for (name, model), extra in suite.GPU_OVERRIDES.items():
         assert name in suite.DATASETS and model in suite.GPU_MODELS
         allowed = {*suite.GPU_MODELS[model], *suite.MODELS[model], "lr"}
