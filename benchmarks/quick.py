@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sciopt._atomic import atomic_open
-from sciopt.bench import available_suites, environment, run_suite, suite_markdown
+from sciopt.bench import atomic_open, available_suites, environment, run_suite, suite_markdown
 
 # Every suite the toolkit plans, in report order; those not written yet are listed as such.
 SUITES = ("pdes", "inverse", "derivatives", "kernels", "pinn", "teng", "operator", "ot", "sb",

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int
 
 
 def _softplus_inverse(y: float) -> float:

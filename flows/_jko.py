@@ -34,7 +34,7 @@ import optax
 import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
 from ._langevin import MeanFieldEnergy

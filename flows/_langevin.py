@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
 from sciopt.kernels import gaussian_kernel, kernel_matvec
+from sciopt.validate import is_concrete, positive_float, positive_int, real, require
 
 from ._particles import (
     ParticleTrajectory,
@@ -45,6 +45,7 @@ from ._particles import (
     interaction_force,
 )
 
+_UNIT = gaussian_kernel(1.0)
 
 class MeanFieldEnergy(eqx.Module):
     """The energy part of a mean-field free energy (the dynamics add `lambda Ent(mu)`):
@@ -144,21 +145,26 @@ class BlobInternalEnergy(eqx.Module):
     2019).
     """
 
-    m: float = eqx.field(static=True)
-    epsilon: float = eqx.field(static=True)
-    block_size: int | None = eqx.field(static=True, default=None)
-    mesh: jax.sharding.Mesh | None = eqx.field(static=True, default=None)
+    m: float = eqx.field(static=True)  # m = 1 is another formula: static
+    epsilon: Float[Array, ""]
+    block_size: int | None = eqx.field(static=True)
+    mesh: jax.sharding.Mesh | None = eqx.field(static=True)
 
-    def __check_init__(self):
-        if positive_float("m", self.m) < 1:
-            raise ValueError(f"m must be >= 1; got {self.m}")
-        positive_float("epsilon", self.epsilon)
+    def __init__(self, m: float, epsilon: float, block_size: int | None = None,
+                 mesh: jax.sharding.Mesh | None = None):
+        self.m = positive_float("m", m)
+        if self.m < 1:
+            raise ValueError(f"m must be >= 1; got {m}")
+        self.epsilon = real("epsilon", epsilon)
+        self.block_size, self.mesh = block_size, mesh
 
     def density(self, x: Float[Array, "N d"]) -> Float[Array, " N"]:
         """`(phi_eps * mu_N)(x_i)` at every particle."""
         n, d = x.shape
-        norm = (2 * math.pi * self.epsilon**2) ** (-d / 2)
-        rho = kernel_matvec(gaussian_kernel(self.epsilon), x, x, jnp.full(n, 1.0 / n, x.dtype),
+        eps = self.epsilon.astype(x.dtype)
+        norm = (2 * math.pi * eps**2) ** (-d / 2)
+        z = x / eps  # the unit kernel on scaled points: epsilon stays a traced leaf
+        rho = kernel_matvec(_UNIT, z, z, jnp.full(n, 1.0 / n, x.dtype),
                             block_size=self.block_size, mesh=self.mesh)
         return norm * rho
 
@@ -242,15 +248,18 @@ class MeanFieldLangevin(eqx.Module):
     - `solver`: a diffrax solver for additive noise; default `diffrax.ShARK()` (strong order
       1.5 with space-time Lévy area). `diffrax.Euler()` is Euler–Maruyama.
 
+    `temperature` is an array leaf (no recompile for a new value; `vmap` / `grad` over it
+    work); `dt` fixes the number of steps, so it is static.
+
     Reference: Mei, Montanari & Nguyen (PNAS 2018); Nitanda, Wu & Suzuki (AISTATS 2022).
     """
 
-    temperature: float = eqx.field(static=True)
+    temperature: Float[Array, ""]
     dt: float = eqx.field(static=True)
-    solver: diffrax.AbstractSolver = diffrax.ShARK()
+    solver: diffrax.AbstractSolver
 
     def __init__(self, temperature: float, dt: float, solver: diffrax.AbstractSolver | None = None):
-        self.temperature = positive_float("temperature", temperature, allow_zero=True)
+        self.temperature = real("temperature", temperature, low_inclusive=True)
         self.dt = positive_float("dt", dt)
         self.solver = diffrax.ShARK() if solver is None else solver
 
@@ -269,32 +278,37 @@ class UnderdampedMeanFieldLangevin(eqx.Module):
     - `solver`: one of diffrax's underdamped Langevin solvers; default
       `diffrax.QUICSORT(0.1)`.
 
+    `temperature` and `friction` are array leaves; `dt` fixes the number of steps (static).
+
     Reference: Fu & Wilson, "Mean-field underdamped Langevin dynamics and its spacetime
     discretization" (ICML 2024); the solvers are diffrax's (Foster, dos Reis & Strange 2023).
     """
 
-    temperature: float = eqx.field(static=True)
+    temperature: Float[Array, ""]
     dt: float = eqx.field(static=True)
-    friction: float = eqx.field(static=True)
-    solver: diffrax.AbstractSolver = diffrax.QUICSORT(0.1)
+    friction: Float[Array, ""]
+    solver: diffrax.AbstractSolver
 
     def __init__(self, temperature: float, dt: float, friction: float = 1.0,
                  solver: diffrax.AbstractSolver | None = None):
-        self.temperature = positive_float("temperature", temperature)
+        self.temperature = real("temperature", temperature)
         self.dt = positive_float("dt", dt)
-        self.friction = positive_float("friction", friction)
+        self.friction = real("friction", friction)
         self.solver = diffrax.QUICSORT(0.1) if solver is None else solver
 
 
 def _grid(t1: float, dt: float, saveat) -> tuple[int, Array]:
+    """The step count (static: t1 and dt fix it) and the checked save times."""
     t1 = positive_float("t1", t1)
     steps = max(1, math.ceil(t1 / dt - 1e-9))
     ts = jnp.array([0.0, t1]) if saveat is None else jnp.asarray(saveat, float)
-    if ts.ndim != 1 or ts.size == 0 or not bool(jnp.all(jnp.diff(ts) >= 0)):
-        raise ValueError(f"saveat must be a non-decreasing 1-D array of times; got {saveat!r}")
-    if float(ts[0]) < 0 or float(ts[-1]) > t1 * (1 + 1e-12):
-        raise ValueError(f"saveat times must lie in [0, t1 = {t1}]; got [{float(ts[0])}, "
-                         f"{float(ts[-1])}]")
+    if ts.ndim != 1 or ts.size == 0:
+        raise ValueError(f"saveat must be a non-empty 1-D array of times; got shape "
+                         f"{ts.shape}")
+    ts = require(ts, jnp.all(jnp.diff(ts) >= 0), "saveat must be non-decreasing")
+    shown = f"[{float(ts[0])}, {float(ts[-1])}]" if is_concrete(ts) else "traced times"
+    ts = require(ts, (ts[0] >= 0) & (ts[-1] <= t1 * (1 + 1e-12)),
+                 f"saveat times must lie in [0, t1 = {t1}]; got {shown}")
     return steps, ts
 
 
@@ -324,7 +338,7 @@ def _solve(energy, method, x0, v0, t1, steps, ts, key):
                                   y0=(x0, v0), **common)
         return sol.ys
     drift = diffrax.ODETerm(lambda t, x, args: energy.force(x))
-    scale = jnp.full(shape, math.sqrt(2 * method.temperature), x0.dtype)
+    scale = jnp.broadcast_to(jnp.sqrt(2 * method.temperature).astype(x0.dtype), shape)
     bm = diffrax.UnsafeBrownianPath(shape=shape, key=key, levy_area=diffrax.SpaceTimeLevyArea)
     noise = diffrax.ControlTerm(lambda t, x, args: lx.DiagonalLinearOperator(scale), bm)
     sol = diffrax.diffeqsolve(diffrax.MultiTerm(drift, noise), method.solver, y0=x0, **common)
@@ -406,15 +420,15 @@ class EntropicFictitiousPlay(eqx.Module):
     problem" (JMLR 2023).
     """
 
-    temperature: float = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
+    temperature: Float[Array, ""]
+    dt: float = eqx.field(static=True)  # with inner_steps, fixes the inner step count
     inner_steps: int = eqx.field(static=True)
-    mixing: float = eqx.field(static=True)
-    solver: diffrax.AbstractSolver = diffrax.ShARK()
+    mixing: float = eqx.field(static=True)  # fixes how many particles are replaced
+    solver: diffrax.AbstractSolver
 
     def __init__(self, temperature: float, dt: float, inner_steps: int = 50,
                  mixing: float = 0.1, solver: diffrax.AbstractSolver | None = None):
-        self.temperature = positive_float("temperature", temperature)
+        self.temperature = real("temperature", temperature)
         self.dt = positive_float("dt", dt)
         self.inner_steps = positive_int("inner_steps", inner_steps)
         self.mixing = positive_float("mixing", mixing)

@@ -28,8 +28,8 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
 from sciopt.train import FitResult, SampledBatches, fit
+from sciopt.validate import positive_float, positive_int
 
 
 class LightSB(eqx.Module):

@@ -30,7 +30,6 @@ distributional minimax problems" (ICLR 2024).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -38,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import positive_int, real
 
 from ._particles import (
     check_function,
@@ -119,22 +118,27 @@ class SymmetricMFL(eqx.Module):
     - `history`, `record_every`: the ring buffer for a general payoff (ignored for
       `features`).
 
+    `temperature`, `dt` and `weight_exponent` are array leaves (no recompile for new
+    values; `vmap` / `grad` over them work).
+
     Reference: Kim et al., ICLR 2024.
     """
 
-    temperature: float = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
-    averaged: bool = eqx.field(static=True, default=True)
-    weight_exponent: float = eqx.field(static=True, default=1.0)
-    history: int = eqx.field(static=True, default=32)
-    record_every: int = eqx.field(static=True, default=1)
+    temperature: Float[Array, ""]
+    dt: Float[Array, ""]
+    averaged: bool = eqx.field(static=True)
+    weight_exponent: Float[Array, ""]
+    history: int = eqx.field(static=True)
+    record_every: int = eqx.field(static=True)
 
-    def __check_init__(self):
-        positive_float("temperature", self.temperature)
-        positive_float("dt", self.dt)
-        positive_float("weight_exponent", self.weight_exponent, allow_zero=True)
-        positive_int("history", self.history)
-        positive_int("record_every", self.record_every)
+    def __init__(self, temperature: float, dt: float, averaged: bool = True,
+                 weight_exponent: float = 1.0, history: int = 32, record_every: int = 1):
+        self.temperature = real("temperature", temperature)
+        self.dt = real("dt", dt)
+        self.averaged = bool(averaged)
+        self.weight_exponent = real("weight_exponent", weight_exponent, low_inclusive=True)
+        self.history = positive_int("history", history)
+        self.record_every = positive_int("record_every", record_every)
 
 
 class MinimaxTrajectory(eqx.Module):
@@ -183,7 +187,7 @@ def _buffer_forces(game, x, y, hx, hy, w):
 @eqx.filter_jit
 def _run(game, method, x0, y0, snapshots, every, key):
     eta, lam, r = method.dt, method.temperature, method.weight_exponent
-    noise = math.sqrt(2 * lam * eta)
+    noise = jnp.sqrt(2 * lam * eta).astype(x0.dtype)
     feats = game.features is not None
     hsize = 1 if not method.averaged else method.history
     rec = 1 if not method.averaged else method.record_every

@@ -11,8 +11,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciopt._validate import positive_int
 from sciopt.kernels import kernel_matvec
+from sciopt.validate import is_concrete, positive_int, require
 
 
 class ParticleTrajectory(eqx.Module):
@@ -36,7 +36,8 @@ class ParticleTrajectory(eqx.Module):
 
 
 def check_particles(name: str, x, dim: int | None = None) -> Array:
-    """`x` as a float array `[N, d]` with finite entries, else a clear `ValueError`."""
+    """`x` as a float array `[N, d]` with finite entries, else a clear `ValueError` (the
+    finiteness check runs through `require` when `x` is traced)."""
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
@@ -45,9 +46,9 @@ def check_particles(name: str, x, dim: int | None = None) -> Array:
                          f"{x.shape}")
     if dim is not None and x.shape[1] != dim:
         raise ValueError(f"{name} must have dimension {dim}; got shape {x.shape}")
-    if not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return x
+    with jax.ensure_compile_time_eval():
+        ok = jnp.isfinite(x)
+    return require(x, ok, f"{name} contains NaN or Inf")
 
 
 def check_function(name: str, fn, *args) -> None:
@@ -109,10 +110,15 @@ def check_step_stability(name: str, dt: float, force: Callable, x: Array, *,
     drift (the spectral radius of the Jacobian of `force`, by power iteration on at most
     `sample` of the particles at `x`): the Euler-type schemes blow up beyond it on the
     linearised dynamics (`|1 - dt L| > 1`). A check at the initial particles, not a proof of
-    stability along the path."""
+    stability along the path; it runs on concrete particles only (under a caller's
+    transformation the bound is the caller's to respect)."""
     sub = x[:: max(1, -(-x.shape[0] // sample))]
     v = jax.random.normal(jax.random.key(0), sub.shape, sub.dtype)
-    lam = float(_largest_curvature(force, sub, v))
+    with jax.ensure_compile_time_eval():
+        lam = _largest_curvature(force, sub, v)
+    if not is_concrete(lam, dt):
+        return
+    lam = float(lam)
     if math.isfinite(lam) and dt * lam > bound:
         raise ValueError(f"{name} = {dt} is beyond the stability bound of the explicit scheme: "
                          f"the drift's largest curvature at the initial particles is "
@@ -128,7 +134,10 @@ def check_differentiable(name: str, fn: Callable, x: Array, sample: int = 16) ->
     except Exception as err:  # integer outputs, Python control flow on traced values, ...
         raise ValueError(f"{name} is not differentiable with JAX (it must be a jnp function "
                          f"returning a float): {type(err).__name__}: {err}") from err
-    grads = jax.vmap(jax.grad(fn))(x[:sample])
+    with jax.ensure_compile_time_eval():
+        grads = jax.vmap(jax.grad(fn))(x[:sample])
+    if not is_concrete(grads):
+        return  # the gradient values are checked outside a caller's transformation only
     bad = ~jnp.all(jnp.isfinite(grads), axis=1)
     if bool(jnp.any(bad)):
         i = int(jnp.argmax(bad))

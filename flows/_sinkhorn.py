@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Bool, Float, Int
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import is_concrete, one_of, positive_float, positive_int, real, require
 
 from ._geometry import AbstractGeometry, PointCloud
 
@@ -60,8 +60,9 @@ class LinearProblem(eqx.Module):
     - `rho_a`, `rho_b`: KL penalties on the two marginals (`inf`, the default, fixes the
       marginal: the balanced problem, where `a` and `b` must have the same mass).
 
-    Weights are checked when concrete: negative or non-finite entries, or balanced weights of
-    different mass, raise `ValueError`.
+    Negative or non-finite weights, balanced weights of different mass and non-finite points
+    raise `ValueError` (inside a caller's `jit`, the same message from the compiled program,
+    through `sciopt.validate.require`).
     """
 
     geom: AbstractGeometry
@@ -85,22 +86,24 @@ class LinearProblem(eqx.Module):
                 raise ValueError(f"{name} must have shape ({size},) to match the geometry; "
                                  f"got {w.shape}")
         self.rho_a, self.rho_b = _rho("rho_a", rho_a), _rho("rho_b", rho_b)
-        if not isinstance(a, jax.core.Tracer) and not isinstance(b, jax.core.Tracer):
+        checks = []
+        with jax.ensure_compile_time_eval():  # concrete inputs raise at once, even in a jit
             for name, w in (("a", a), ("b", b)):
-                if not bool(jnp.all(jnp.isfinite(w))) or bool(jnp.any(w < 0)):
-                    raise ValueError(f"weights {name} must be finite and non-negative")
-                if float(jnp.sum(w)) <= 0:
-                    raise ValueError(f"weights {name} must have positive mass")
+                checks.append((jnp.all(jnp.isfinite(w)) & jnp.all(w >= 0),
+                               f"weights {name} must be finite and non-negative"))
+                checks.append((jnp.sum(w) > 0, f"weights {name} must have positive mass"))
             if self.balanced:
-                ma, mb = float(jnp.sum(a)), float(jnp.sum(b))
-                if abs(ma - mb) > 1e-6 * max(ma, mb):
-                    raise ValueError(f"a balanced problem needs weights of equal mass; got "
-                                     f"sum(a) = {ma:.8g} and sum(b) = {mb:.8g} (normalise "
-                                     f"them, or relax a marginal with rho_a / rho_b)")
-        if isinstance(geom, PointCloud) and not isinstance(geom.x, jax.core.Tracer):
-            if not bool(jnp.all(jnp.isfinite(geom.x))) or not bool(
-                    jnp.all(jnp.isfinite(geom.y))):
-                raise ValueError("the point clouds contain NaN or Inf")
+                ma, mb = jnp.sum(a), jnp.sum(b)
+                shown = (f"sum(a) = {float(ma):.8g} and sum(b) = {float(mb):.8g}"
+                         if is_concrete(ma, mb) else "weights of other masses")
+                checks.append((jnp.abs(ma - mb) <= 1e-6 * jnp.maximum(ma, mb),
+                               f"a balanced problem needs weights of equal mass; got {shown} "
+                               f"(normalise them, or relax a marginal with rho_a / rho_b)"))
+            if isinstance(geom, PointCloud):
+                checks.append((jnp.all(jnp.isfinite(geom.x)) & jnp.all(jnp.isfinite(geom.y)),
+                               "the point clouds contain NaN or Inf"))
+        for ok, message in checks:
+            a = require(a, ok, message)
         self.geom, self.a, self.b = geom, a, b
 
     @property
@@ -131,47 +134,56 @@ class Sinkhorn(eqx.Module):
     - `throw`: raise (through `eqx.error_if`) when not converged, instead of reporting
       `converged = False`.
 
+    `epsilon`, `threshold`, `epsilon_init`, `epsilon_decay` and a numeric `momentum` are
+    array leaves: a new value does not recompile, and `solve_ot` can be `vmap`ped and
+    differentiated over them (the gradient in `epsilon` by the implicit function theorem).
+    The iteration counts and the flags fix loop lengths and branches, so they are static.
+
     References: see the module docstring.
     """
 
-    epsilon: float = eqx.field(static=True)
-    threshold: float = eqx.field(static=True, default=1e-3)
-    max_iterations: int = eqx.field(static=True, default=2000)
-    min_iterations: int = eqx.field(static=True, default=0)
-    epsilon_init: float | None = eqx.field(static=True, default=None)
-    epsilon_decay: float = eqx.field(static=True, default=0.9)
-    momentum: float | str = eqx.field(static=True, default="auto")
-    momentum_start: int = eqx.field(static=True, default=20)
-    implicit_diff: bool = eqx.field(static=True, default=True)
-    throw: bool = eqx.field(static=True, default=False)
+    epsilon: Float[Array, ""]
+    threshold: Float[Array, ""]
+    max_iterations: int = eqx.field(static=True)
+    min_iterations: int = eqx.field(static=True)
+    epsilon_init: Float[Array, ""] | None
+    epsilon_decay: Float[Array, ""]
+    momentum: Float[Array, ""] | None  # None: adaptive ("auto")
+    momentum_start: int = eqx.field(static=True)
+    implicit_diff: bool = eqx.field(static=True)
+    throw: bool = eqx.field(static=True)
 
-    def __check_init__(self):
-        positive_float("epsilon", self.epsilon)
-        positive_float("threshold", self.threshold)
-        positive_int("max_iterations", self.max_iterations)
-        positive_int("min_iterations", self.min_iterations, allow_zero=True)
-        if self.epsilon_init is not None:
-            positive_float("epsilon_init", self.epsilon_init)
-            if not 0 < self.epsilon_decay < 1:
-                raise ValueError(f"epsilon_decay must lie in (0, 1); got {self.epsilon_decay}")
-        if self.momentum != "auto" and not (isinstance(self.momentum, int | float)
-                                            and 0 < self.momentum < 2):
-            raise ValueError(f"momentum (over-relaxation) must lie in (0, 2) or be 'auto'; "
-                             f"got {self.momentum!r}")
-        positive_int("momentum_start", self.momentum_start)
+    def __init__(self, epsilon: float, threshold: float = 1e-3, max_iterations: int = 2000,
+                 min_iterations: int = 0, epsilon_init: float | None = None,
+                 epsilon_decay: float = 0.9, momentum: float | str = "auto",
+                 momentum_start: int = 20, implicit_diff: bool = True, throw: bool = False):
+        self.epsilon = real("epsilon", epsilon)
+        self.threshold = real("threshold", threshold)
+        self.max_iterations = positive_int("max_iterations", max_iterations)
+        self.min_iterations = positive_int("min_iterations", min_iterations, allow_zero=True)
+        self.epsilon_init = None if epsilon_init is None else real("epsilon_init",
+                                                                   epsilon_init)
+        self.epsilon_decay = real("epsilon_decay", epsilon_decay, high=1.0)
+        if isinstance(momentum, str):
+            one_of("momentum", momentum, ("auto",))
+            self.momentum = None
+        else:
+            self.momentum = real("momentum (over-relaxation)", momentum, high=2.0)
+        self.momentum_start = positive_int("momentum_start", momentum_start)
+        self.implicit_diff = bool(implicit_diff)
+        self.throw = bool(throw)
 
-    @property
-    def scaling_iterations(self) -> int:
+    def scaling_iterations(self) -> Int[Array, ""]:
         """Iterations until epsilon scaling reaches the target epsilon."""
-        if self.epsilon_init is None or self.epsilon_init <= self.epsilon:
-            return 0
-        return math.ceil(math.log(self.epsilon / self.epsilon_init)
-                         / math.log(self.epsilon_decay))
+        if self.epsilon_init is None:
+            return jnp.asarray(0)
+        k = jnp.ceil(jnp.log(self.epsilon / self.epsilon_init) / jnp.log(self.epsilon_decay))
+        return jnp.where(self.epsilon_init > self.epsilon, k, 0).astype(int)
 
     def epsilon_at(self, k):
         """The epsilon of iteration `k` (traced)."""
         if self.epsilon_init is None:
-            return jnp.asarray(self.epsilon)
+            return self.epsilon
         return jnp.maximum(self.epsilon, self.epsilon_init * self.epsilon_decay ** k)
 
 
@@ -197,7 +209,7 @@ class SinkhornOutput(eqx.Module):
     iterations: Int[Array, ""]
     converged: Bool[Array, ""]
     problem: LinearProblem
-    epsilon: float = eqx.field(static=True)
+    epsilon: Float[Array, ""]
 
     def _log_weights(self):
         p = self.problem
@@ -295,8 +307,8 @@ def _iterate(problem: LinearProblem, solver: Sinkhorn, *, unrolled: bool):
     geom, a, b = problem.geom, problem.a, problem.b
     n, m = geom.shape
     dtype = a.dtype
-    auto = solver.momentum == "auto"
-    start = solver.scaling_iterations + solver.momentum_start
+    auto = solver.momentum is None
+    start = solver.scaling_iterations() + solver.momentum_start
     window = 10
     f_bal, g_bal = _updates(geom, a, b)
 
@@ -321,7 +333,7 @@ def _iterate(problem: LinearProblem, solver: Sinkhorn, *, unrolled: bool):
 
     init = (jnp.zeros(n, dtype), jnp.zeros(m, dtype), jnp.asarray(0),
             -jnp.ones(solver.max_iterations, dtype), jnp.asarray(False),
-            jnp.asarray(1.0 if auto else solver.momentum, dtype))
+            jnp.asarray(1.0 if auto else solver.momentum).astype(dtype))
     if unrolled:
         def step(state, _):
             new = body(state)
@@ -349,20 +361,25 @@ def _residual(fg, problem: LinearProblem, eps: float):
 
 
 @eqx.filter_custom_vjp
-def _implicit(problem, solver):
-    return _iterate(problem, solver, unrolled=False)
+def _implicit(inputs):
+    return _iterate(*inputs, unrolled=False)
 
 
 @_implicit.def_fwd
-def _implicit_fwd(perturbed, problem, solver):
+def _implicit_fwd(perturbed, inputs):
     del perturbed
-    out = _iterate(problem, solver, unrolled=False)
+    out = _iterate(*inputs, unrolled=False)
     return out, (out[0], out[1])
 
 
 @_implicit.def_bwd
-def _implicit_bwd(residuals, grad_obj, perturbed, problem, solver):
+def _implicit_bwd(residuals, grad_obj, perturbed, inputs):
+    """The implicit function theorem at the fixed point: for the residual R(f, g; theta)
+    at the target epsilon, `theta_bar = -(dR/dtheta)^T lam` with
+    `(dR/d(f, g))^T lam = (f_bar, g_bar)`; theta is the problem's arrays and epsilon (the
+    other solver settings do not move the fixed point)."""
     del perturbed
+    problem, solver = inputs
     f, g = residuals
     f_bar, g_bar = grad_obj[0], grad_obj[1]
     f_bar = jnp.zeros_like(f) if f_bar is None else f_bar
@@ -379,11 +396,13 @@ def _implicit_bwd(residuals, grad_obj, perturbed, problem, solver):
                                      max_steps=20 * (f.size + g.size)),
                             throw=False)
     lam = solve.value
-    params, static = eqx.partition(problem, eqx.is_inexact_array)
-    _, vjp_theta = jax.vjp(
-        lambda p: _residual((f, g), eqx.combine(p, static), eps), params)
-    (grad,) = vjp_theta(jax.tree.map(jnp.negative, lam))
-    return grad
+    params, static = eqx.partition((problem, eps), eqx.is_inexact_array)
+    _, vjp_theta = jax.vjp(lambda p: _residual((f, g), *eqx.combine(p, static)), params)
+    ((grad_problem, grad_eps),) = vjp_theta(jax.tree.map(jnp.negative, lam))
+    grad_solver = jax.tree.map(lambda x: jnp.zeros_like(x) if eqx.is_inexact_array(x)
+                               else None, solver)
+    grad_solver = eqx.tree_at(lambda s: s.epsilon, grad_solver, grad_eps)
+    return grad_problem, grad_solver
 
 
 def solve_ot(problem: LinearProblem, solver: Sinkhorn) -> SinkhornOutput:
@@ -405,14 +424,14 @@ def solve_ot(problem: LinearProblem, solver: Sinkhorn) -> SinkhornOutput:
     if not isinstance(solver, Sinkhorn):
         raise ValueError(f"solver must be a flows.Sinkhorn; got {type(solver).__name__}")
     if solver.implicit_diff:
-        f, g, errors, k, done = _implicit(problem, solver)
+        f, g, errors, k, done = _implicit((problem, solver))
     else:
         f, g, errors, k, done = _iterate(problem, solver, unrolled=True)
     if solver.throw:
-        f = eqx.error_if(f, ~done, f"Sinkhorn did not reach the marginal error threshold "
-                                   f"{solver.threshold} in {solver.max_iterations} iterations "
-                                   f"(epsilon = {solver.epsilon}); raise max_iterations, use "
-                                   f"epsilon scaling or momentum, or increase epsilon")
+        f = eqx.error_if(f, ~done, f"Sinkhorn did not reach its marginal error threshold "
+                                   f"in {solver.max_iterations} iterations; raise "
+                                   f"max_iterations, use epsilon scaling or momentum, or "
+                                   f"increase epsilon")
     return SinkhornOutput(f, g, errors, k, done, problem, solver.epsilon)
 
 

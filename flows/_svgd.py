@@ -38,8 +38,8 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from sciopt._validate import one_of, positive_float
 from sciopt.kernels import gaussian_kernel, kernel_matvec
+from sciopt.validate import one_of, real, require
 
 from ._particles import (
     ParticleTrajectory,
@@ -81,16 +81,20 @@ class SVGD(eqx.Module):
       re-estimates it every step by the median heuristic (`median_bandwidth`).
     - `optimizer`: an optax transformation applied to `-phi` instead of the plain step
       (the original paper uses AdaGrad with momentum); `step_size` is then unused.
+      `None` (default) takes the plain step.
     - `mirror`: `None` (Euclidean) or `"simplex"` (mirrored SVGD with the entropic mirror
       map; particles are the first d coordinates of points of the (d+1)-simplex).
     - `block_size`, `mesh`: passed to `sciopt.kernels.kernel_matvec`.
 
+    `step_size` and `bandwidth` are array leaves (a new value does not recompile; `vmap` /
+    `grad` over them work).
+
     Reference: Liu & Wang (NeurIPS 2016); Shi, Liu & Mackey (ICLR 2022) for `mirror`.
     """
 
-    step_size: float = eqx.field(static=True)
-    bandwidth: float | None = eqx.field(static=True)
-    optimizer: optax.GradientTransformation = eqx.field(static=True)
+    step_size: Float[Array, ""]
+    bandwidth: Float[Array, ""] | None
+    optimizer: optax.GradientTransformation | None = eqx.field(static=True)
     mirror: str | None = eqx.field(static=True)
     block_size: int | None = eqx.field(static=True)
     mesh: jax.sharding.Mesh | None = eqx.field(static=True)
@@ -99,9 +103,9 @@ class SVGD(eqx.Module):
                  optimizer: optax.GradientTransformation | None = None,
                  mirror: str | None = None, block_size: int | None = None,
                  mesh: jax.sharding.Mesh | None = None):
-        self.step_size = positive_float("step_size", step_size)
-        self.bandwidth = None if bandwidth is None else positive_float("bandwidth", bandwidth)
-        self.optimizer = optax.sgd(self.step_size) if optimizer is None else optimizer
+        self.step_size = real("step_size", step_size)
+        self.bandwidth = None if bandwidth is None else real("bandwidth", bandwidth)
+        self.optimizer = optimizer
         self.mirror = one_of("mirror", mirror, (None, "simplex"))
         self.block_size = block_size
         self.mesh = mesh
@@ -114,8 +118,7 @@ class SVGD(eqx.Module):
         """The Stein direction `phi` at every particle (in the dual space for `mirror`);
         `score(x [d])` is `grad log p`."""
         n, d = x.shape
-        h = median_bandwidth(x) if self.bandwidth is None else jnp.asarray(self.bandwidth,
-                                                                          x.dtype)
+        h = median_bandwidth(x) if self.bandwidth is None else self.bandwidth.astype(x.dtype)
         s = jax.vmap(score)(x)
         if self.mirror is None:
             out = self._matvec(x, h, jnp.concatenate([s, x, jnp.ones((n, 1), x.dtype)], 1))
@@ -148,17 +151,21 @@ def _run(log_prob, method, x0, snapshots, every):
     y0 = _to_dual(x0) if method.mirror == "simplex" else x0
     primal = _to_primal if method.mirror == "simplex" else (lambda y: y)
 
+    optimizer = method.optimizer
+    if optimizer is None:  # the plain step, with the step size a traced leaf
+        optimizer = optax.scale(-method.step_size.astype(x0.dtype))
+
     def step(carry, _):
         y, opt_state = carry
         phi = method.direction(score, primal(y))
-        updates, opt_state = method.optimizer.update(-phi, opt_state, y)
+        updates, opt_state = optimizer.update(-phi, opt_state, y)
         return (optax.apply_updates(y, updates), opt_state), None
 
     def block(carry, _):
         carry, _ = jax.lax.scan(step, carry, None, length=every)
         return carry, primal(carry[0])
 
-    _, xs = jax.lax.scan(block, (y0, method.optimizer.init(y0)), None, length=snapshots)
+    _, xs = jax.lax.scan(block, (y0, optimizer.init(y0)), None, length=snapshots)
     return jnp.concatenate([x0[None], xs])
 
 
@@ -194,8 +201,7 @@ def svgd(
     check_differentiable("log_prob", log_prob, x0)
     if method.mirror == "simplex":
         inside = jnp.all(x0 > 0) & jnp.all(jnp.sum(x0, axis=1) < 1)
-        if not bool(inside):
-            raise ValueError("mirror='simplex' needs x0 strictly inside the simplex: every "
-                             "coordinate > 0 and every row summing to < 1")
+        x0 = require(x0, inside, "mirror='simplex' needs x0 strictly inside the simplex: "
+                                 "every coordinate > 0 and every row summing to < 1")
     xs = _run(log_prob, method, x0, steps // every, every)
     return ParticleTrajectory(ts=jnp.arange(0, steps + 1, every), x=xs)

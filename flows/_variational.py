@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
 from ._jko import check_scheme

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int
 
 from ._fno import SpectralConv
 

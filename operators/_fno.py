@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_int
+from sciopt.validate import positive_int
 
 # Grids with at most this many points use the truncated-DFT path of `SpectralConv` (matrix
 # products), larger ones the FFT: the tables grow as points x modes.

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int
 
 
 def _silu_sin(x):

@@ -9,7 +9,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciopt._validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int
 
 from ._normalize import Normalized
 from ._train import GRID_MODELS, predict

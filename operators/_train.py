@@ -14,9 +14,9 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import positive_float, positive_int
 from sciopt.data import PDEDataset, read_dataset
 from sciopt.train import ArrayBatches, FitResult, fit
+from sciopt.validate import positive_float, positive_int
 
 from ._data import OperatorData, rollout_pairs
 from ._deeponet import DeepONet

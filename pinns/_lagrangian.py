@@ -25,8 +25,8 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
-from sciopt._validate import positive_int
 from sciopt.optim import Residuals, SumOfSquares
+from sciopt.validate import positive_int
 
 from ._model import PINN
 

@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
-from sciopt._validate import positive_int
+from sciopt.validate import positive_int
 
 from ._loss import formulation
 from ._model import PINN

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt._validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int
 
 
 class MLP(eqx.Module):

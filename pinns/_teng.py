@@ -29,9 +29,9 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
-from sciopt._validate import one_of, positive_float, positive_int
 from sciopt.optim import SOLVERS, gauss_newton, least_squares_step
 from sciopt.train import ProgressReporter, latest_checkpoint, load_checkpoint, save_checkpoint
+from sciopt.validate import one_of, positive_float, positive_int
 
 
 def _truncated_normal(key, shape, std):

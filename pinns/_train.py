@@ -10,9 +10,9 @@ import optax
 from jaxtyping import PRNGKeyArray
 
 from sciopt import problems
-from sciopt._validate import one_of, positive_float, positive_int
 from sciopt.optim import gauss_newton, multi_adam
 from sciopt.train import FitResult, fit
+from sciopt.validate import one_of, positive_float, positive_int
 
 from ._lagrangian import LagrangianPINN, lpinn_loss
 from ._loss import Loss, pinn_loss

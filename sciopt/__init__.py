@@ -7,6 +7,8 @@ The core package. Sub-packages are imported on demand:
 - `sciopt.geometry`: domains and samplers.
 - `sciopt.problems`: the PDE registry.
 - `sciopt.distributed`: device meshes.
+- `sciopt.validate`: the input checks every package uses, inside and outside a caller's
+  `jit` / `vmap` / `grad`.
 """
 
 __version__ = "0.1.0"
@@ -16,3 +18,4 @@ from . import distributed as distributed
 from . import geometry as geometry
 from . import problems as problems
 from . import train as train
+from . import validate as validate

@@ -1,5 +1,6 @@
 """Benchmark plumbing: timing, environment records, suite discovery and reports."""
 
+from .._atomic import atomic_open as atomic_open
 from ._env import environment as environment
 from ._report import markdown_table as markdown_table
 from ._report import merge_suite as merge_suite
@@ -15,6 +16,7 @@ from ._timing import peak_rss_bytes as peak_rss_bytes
 from ._timing import time_call as time_call
 
 __all__ = [
+    "atomic_open",
     "available_suites",
     "block",
     "compiled_memory",

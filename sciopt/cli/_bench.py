@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 NAME = "bench"
 HELP = "run a benchmark suite; write results/<suite>.json, a Markdown table and PNG plots"

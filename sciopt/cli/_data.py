@@ -12,7 +12,7 @@ EPILOG = ("examples:\n  sciopt data generate burgers1d_periodic --samples 256 --
 
 
 def configure(p) -> None:
-    from ..data._generate import PRESETS
+    from ..data import PRESETS
     from ._app import _Parser
 
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser,

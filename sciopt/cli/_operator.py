@@ -71,7 +71,7 @@ def run(args) -> int:
     import operators
 
     from .._atomic import atomic_open
-    from .._validate import positive_int
+    from ..validate import positive_int
     from ._data import parse_params
 
     dtype = np.float32 if args.float32 else np.float64

@@ -1,9 +1,9 @@
 """Datasets in the PDEBench HDF5 layout: write, read, validate, inspect, split and load."""
 
+from ..solvers import gaussian_random_field as gaussian_random_field
+from ..solvers import matern_random_field as matern_random_field
 from ._generate import PRESETS as PRESETS
-from ._generate import gaussian_random_field as gaussian_random_field
 from ._generate import generate_dataset as generate_dataset
-from ._generate import matern_random_field as matern_random_field
 from ._hdf5 import BlockArray as BlockArray
 from ._hdf5 import DatasetError as DatasetError
 from ._hdf5 import PDEDataset as PDEDataset

@@ -10,8 +10,8 @@ import jax
 import numpy as np
 from jaxtyping import Array
 
-from .._validate import positive_int
 from ..train import ArrayBatches
+from ..validate import positive_int
 from ._hdf5 import DatasetError, PDEDataset, _layout, _open, _read
 
 

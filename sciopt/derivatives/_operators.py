@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._validate import one_of, positive_int
+from ..validate import one_of, positive_int
 from ._collapsed import Rows, basis, collapsed_taylor
 from ._taylor import taylor
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.experimental import jet
 from jaxtyping import Array, Float
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 _WARNED: set[str] = set()
 

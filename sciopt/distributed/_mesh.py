@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 
 def data_mesh(num_devices: int | None = None, *, axis_name: str = "data",

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jaxtyping import Array
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from .._validate import positive_float, positive_int
+from ..validate import positive_float, positive_int
 from ._samplers import Method, unit_cube
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 from scipy.stats import qmc
 
-from .._validate import one_of
+from ..validate import one_of
 
 Method = Literal["uniform", "lhs", "sobol"]
 METHODS = ("uniform", "lhs", "sobol")

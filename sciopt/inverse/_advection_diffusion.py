@@ -13,8 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._figures import save_figure
-from .._validate import positive_float, positive_int
 from ..solvers import PeriodicGrid, solve_on_grid
+from ..validate import positive_float, positive_int
 from ._solve import InverseResult, least_squares
 
 
@@ -57,7 +57,7 @@ def advection_diffusion_initial_condition(
     diffusion = positive_float("diffusion", diffusion)
     if resolution % sensors:
         raise ValueError(f"sensors ({sensors}) must divide resolution ({resolution})")
-    from ..data import gaussian_random_field
+    from ..solvers import gaussian_random_field
 
     grid = PeriodicGrid(resolution, 2 * math.pi)
     k = grid.wavenumbers()[0]

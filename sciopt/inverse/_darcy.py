@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._figures import save_figure
-from .._validate import positive_float, positive_int
 from ..problems import get as get_problem
+from ..validate import positive_float, positive_int
 from ._solve import InverseResult, Reparam, minimise
 from ._terms import PointObservations, tikhonov
 

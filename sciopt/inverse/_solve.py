@@ -17,8 +17,8 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, PyTree
 
-from .._validate import one_of, positive_float, positive_int
 from ..train import ProgressReporter
+from ..validate import one_of, positive_float, positive_int
 
 
 class Reparam(eqx.Module):

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .._validate import positive_float
+from ..validate import positive_float
 
 
 def _nonnegative(name: str, value: float) -> float:

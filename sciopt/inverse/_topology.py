@@ -20,9 +20,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._figures import save_figure
-from .._validate import positive_float
 from ..solvers import MBBBeam, solve_elasticity_q4
 from ..train import ProgressReporter
+from ..validate import positive_float
 
 
 def _cone_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]:

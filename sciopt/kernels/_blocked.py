@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 

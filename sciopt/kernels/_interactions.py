@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validate import positive_float
+from ..validate import positive_float
 from . import _blocked
 
 Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]

@@ -24,7 +24,7 @@ import lineax as lx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
-from .._validate import one_of, positive_int
+from ..validate import one_of, positive_int
 
 SOLVERS = ("cholesky", "qr", "svd")
 

@@ -32,6 +32,7 @@ from ._registry import describe as describe
 from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
+from ._registry import save_schedule as save_schedule
 from ._run import ReferenceRun as ReferenceRun
 from ._run import plot_reference as plot_reference
 from ._run import run_reference as run_reference
@@ -76,6 +77,7 @@ __all__ = [
     "ReferenceRun",
     "register",
     "run_reference",
+    "save_schedule",
     "SineGordonTwoBody",
     "Wave1D",
 ]

@@ -111,7 +111,7 @@ class Darcy2D(_AbstractUnitSquare):
 
     def sample_coefficient(self, key: PRNGKeyArray, n: int) -> Float[Array, "n n"]:
         """A permeability field on the `n x n` nodes of the unit square."""
-        from ..data import gaussian_random_field
+        from ..solvers import gaussian_random_field
 
         even = n + (n % 2)
         field = gaussian_random_field(key, PeriodicGrid([even, even], [1.0, 1.0]),

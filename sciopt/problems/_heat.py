@@ -29,7 +29,7 @@ class Heat1DPeriodic(AbstractProblem):
     - `t_final`: final time (> 0).
     """
 
-    nu: float = eqx.field(static=True)
+    nu: float  # an array leaf under a caller's jit / vmap / grad
     modes: int = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
 

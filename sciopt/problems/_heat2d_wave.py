@@ -25,7 +25,7 @@ class Heat2D(AbstractPeriodic2D):
     `exp(-nu (m^2 + n^2) t)`. The reference is a spectral ETDRK4 solve (Dirichlet data by odd
     extension to the periodic square)."""
 
-    nu: float = eqx.field(static=True)
+    nu: float  # an array leaf under a caller's jit / vmap / grad
     modes: int = eqx.field(static=True)
     boundary: str = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
@@ -83,7 +83,7 @@ class Wave1D(AbstractProblem):
     """`u_tt = c^2 u_xx` on `[0, 2 pi)` periodic, `u0 = sin(x) + 0.5 sin(3 x)`, `u_t(0) = 0`;
     exact `sin(x) cos(c t) + 0.5 sin(3x) cos(3 c t)` (d'Alembert)."""
 
-    c: float = eqx.field(static=True)
+    c: float  # an array leaf under a caller's jit / vmap / grad
     t_final: float = eqx.field(static=True)
 
     @property
@@ -116,8 +116,8 @@ class FisherKPP1D(AbstractPeriodic1D):
     """`u_t = D u_xx + r u (1 - u)` (Fisher-KPP diffusion-reaction) on `[-L/2, L/2)`
     periodic, `u0 = exp(-x^2)`: a pair of fronts at speed about `2 sqrt(D r)`."""
 
-    diffusion: float = eqx.field(static=True)
-    rate: float = eqx.field(static=True)
+    diffusion: float  # an array leaf under a caller's jit / vmap / grad
+    rate: float  # an array leaf under a caller's jit / vmap / grad
     length: float = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     default_dt = 1e-2
@@ -179,8 +179,8 @@ class AllenCahn2D(AbstractPeriodic2D):
     `u0 = 0.5 sin(pi x) sin(pi y) + 0.1 cos(2 pi x)` (phase separation into +-1 domains).
     Reference: pseudo-spectral ETDRK4 with 2/3 dealiasing."""
 
-    epsilon: float = eqx.field(static=True)
-    a: float = eqx.field(static=True)
+    epsilon: float  # an array leaf under a caller's jit / vmap / grad
+    a: float  # an array leaf under a caller's jit / vmap / grad
     t_final: float = eqx.field(static=True)
     default_dt = 1e-2
     square = (-1.0, 1.0)

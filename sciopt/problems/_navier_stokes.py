@@ -36,11 +36,11 @@ class NavierStokes2D(AbstractPeriodic2D):
     - `t_final`: final time.
     """
 
-    nu: float = eqx.field(static=True)
+    nu: float  # an array leaf under a caller's jit / vmap / grad
     initial: str = eqx.field(static=True)
     forcing: str = eqx.field(static=True)
     forcing_wavenumber: int = eqx.field(static=True)
-    drag: float = eqx.field(static=True)
+    drag: float  # an array leaf under a caller's jit / vmap / grad
     seed: int = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     default_dt = 1e-2
@@ -59,7 +59,7 @@ class NavierStokes2D(AbstractPeriodic2D):
     def initial_condition(self, x, y) -> Float[Array, "n n"]:
         if self.initial == "taylor_green":
             return self.solution(x, y, 0.0)
-        from ..data import gaussian_random_field
+        from ..solvers import gaussian_random_field
 
         return gaussian_random_field(jax.random.key(self.seed), self.grid(x.shape[0]),
                                      length_scale=0.5)

@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._figures import save_figure
-from .._validate import positive_int
 from ..derivatives import laplacian
+from ..validate import positive_int
 from ._elasticity import MBBBeamProblem
 from ._elliptic import Darcy2D, _AbstractUnitSquare
 from ._heat import Heat1DPeriodic

@@ -17,6 +17,7 @@ from jaxtyping import Array, Complex, Float
 
 from ..geometry import Torus
 from ..solvers import PeriodicGrid, solve_on_grid
+from ..validate import is_concrete
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
@@ -72,7 +73,10 @@ class AbstractPeriodic(AbstractProblem):
         t, per_save, step = save_schedule(t, dt, self.default_dt)
         # Concrete initial conditions are checked here; traced ones (inside jit) cannot be,
         # and callers check their outputs for non-finite values instead.
-        limit = math.inf if isinstance(u0, jax.core.Tracer) else self.stable_dt(grid, u0)
+        limit = math.inf
+        if is_concrete(u0, self):
+            with jax.ensure_compile_time_eval():  # concrete inside a caller's jit too
+                limit = self.stable_dt(grid, u0)
         if step > limit:
             raise ValueError(f"time step {step:.3g} exceeds the stability limit {limit:.3g} of "
                              f"{type(self).__name__} on {grid.sizes[0]} points per axis; "
@@ -189,7 +193,7 @@ class Advection1D(AbstractPeriodic1D):
     `d` to `pi` (the Lagrangian-PINN paper's setting); exact `u0(x - c t)`. With `c = 50`
     the PINN failure case (Krishnapriyan et al., 2021)."""
 
-    c: float = eqx.field(static=True)
+    c: float  # an array leaf under a caller's jit / vmap / grad
     initial: str = eqx.field(static=True)
     t_final: float = eqx.field(static=True)
     interval = (0.0, 2 * math.pi)
@@ -223,7 +227,7 @@ class Burgers1DPeriodic(AbstractPeriodic1D):
     benchmarks (FNO, DGNO: nu = 0.1, random initial conditions, `sciopt data generate`).
     """
 
-    nu: float = eqx.field(static=True)
+    nu: float  # an array leaf under a caller's jit / vmap / grad
     t_final: float = eqx.field(static=True)
     length: float = eqx.field(static=True, default=2.0)
     default_dt = 1e-4
@@ -281,8 +285,8 @@ class AllenCahn1D(AbstractPeriodic1D):
     """`u_t = eps u_xx + a (u - u^3)` on `[-1, 1)`, `u(x, 0) = x^2 cos(pi x)` (jaxpi's
     setting: eps = 1e-4, a = 5)."""
 
-    epsilon: float = eqx.field(static=True)
-    a: float = eqx.field(static=True)
+    epsilon: float  # an array leaf under a caller's jit / vmap / grad
+    a: float  # an array leaf under a caller's jit / vmap / grad
     t_final: float = eqx.field(static=True)
     interval = (-1.0, 1.0)
     default_dt = 1e-3

@@ -29,7 +29,7 @@ def _laplacian(u, x, y, t):
 
 
 class _Torus2D(AbstractPeriodic2D):
-    diffusion: float = eqx.field(static=True)
+    diffusion: float  # an array leaf under a caller's jit / vmap / grad
     t_final: float = eqx.field(static=True)
     default_dt = 5e-3
     square = (0.0, 2 * math.pi)

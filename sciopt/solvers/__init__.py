@@ -14,6 +14,8 @@ from ._etdrk4 import solve_etdrk4 as solve_etdrk4
 from ._etdrk4 import solve_on_grid as solve_on_grid
 from ._finite_volume import burgers_rhs as burgers_rhs
 from ._finite_volume import solve_burgers_fv as solve_burgers_fv
+from ._random_fields import gaussian_random_field as gaussian_random_field
+from ._random_fields import matern_random_field as matern_random_field
 from ._spectral import PeriodicGrid as PeriodicGrid
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "etdrk4_coefficients",
     "etdrk4_step",
     "ETDRK4Coefficients",
+    "gaussian_random_field",
+    "matern_random_field",
     "MBBBeam",
     "PeriodicGrid",
     "q4_stiffness",

@@ -14,7 +14,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 
 def q4_stiffness(nu: float = 0.3) -> np.ndarray:

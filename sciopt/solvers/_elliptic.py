@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from .._validate import one_of, positive_float
+from ..validate import one_of, positive_float
 
 
 def _faces(a: Float[Array, "nx ny"], axis: int) -> Float[Array, "..."]:

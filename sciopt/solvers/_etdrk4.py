@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex
 
-from .._validate import positive_float, positive_int
+from ..validate import positive_float, positive_int
 
 
 class ETDRK4Coefficients(eqx.Module):

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validate import one_of, positive_float, positive_int
+from ..validate import one_of, positive_float, positive_int
 
 
 def _limited_slope(u: Array, limiter: str) -> Array:

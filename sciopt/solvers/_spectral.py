@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Complex, Float
 
-from .._validate import positive_float, positive_int
+from ..validate import positive_float, positive_int
 
 
 class PeriodicGrid(eqx.Module):

@@ -19,8 +19,8 @@ import optax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._atomic import atomic_open
-from .._validate import one_of, positive_int
-from ..optim._gauss_newton import is_least_squares
+from ..optim import is_least_squares
+from ..validate import one_of, positive_int
 from ._checkpoint import (
     latest_checkpoint,
     list_checkpoints,

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
-from .._validate import positive_int
+from ..validate import positive_int
 
 _State = TypeVar("_State")
 
