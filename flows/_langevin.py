@@ -305,7 +305,7 @@ def _grid(t1: float, dt: float, saveat) -> tuple[int, Array]:
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError(f"saveat must be a non-empty 1-D array of times; got shape "
                          f"{ts.shape}")
-    ts = require(ts, jnp.all(jnp.diff(ts) >= 0), "saveat must be non-decreasing")
+    ts = require(ts, lambda: jnp.all(jnp.diff(ts) >= 0), "saveat must be non-decreasing")
     shown = f"[{float(ts[0])}, {float(ts[-1])}]" if is_concrete(ts) else "traced times"
     ts = require(ts, (ts[0] >= 0) & (ts[-1] <= t1 * (1 + 1e-12)),
                  f"saveat times must lie in [0, t1 = {t1}]; got {shown}")

@@ -46,9 +46,7 @@ def check_particles(name: str, x, dim: int | None = None) -> Array:
                          f"{x.shape}")
     if dim is not None and x.shape[1] != dim:
         raise ValueError(f"{name} must have dimension {dim}; got shape {x.shape}")
-    with jax.ensure_compile_time_eval():
-        ok = jnp.isfinite(x)
-    return require(x, ok, f"{name} contains NaN or Inf")
+    return require(x, lambda: jnp.isfinite(x), f"{name} contains NaN or Inf")
 
 
 def check_function(name: str, fn, *args) -> None:

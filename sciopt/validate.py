@@ -46,20 +46,24 @@ def is_concrete(*values: Any) -> bool:
 def require(value: Any, ok: Bool[ArrayLike, "..."], message: str) -> Any:
     """Return `value` after checking that every entry of `ok` is true.
 
-    Compute `ok` under `jax.ensure_compile_time_eval()` where its inputs may be concrete
-    inside a caller's `jit`, so that a concrete bad value still raises at once; call
-    `require` itself outside that context.
 
     **Arguments:**
 
     - `value`: the pytree the check guards (returned, with the check attached when traced).
-    - `ok`: a boolean (array) condition on the inputs.
+    - `ok`: a boolean (array) condition on the inputs, or a function of no arguments that
+      computes it: then it runs under `jax.ensure_compile_time_eval()`, so inputs that are
+      concrete inside a caller's `jit` still raise at once.
     - `message`: the error's text: what was expected, what was given, how to fix it.
 
     **Returns:** `value`. Raises `ValueError(message)` at once when `ok` is concrete and
     false; when `ok` is traced, the check runs in the compiled program through
     `equinox.error_if` (which raises when it runs with a bad value).
     """
+    if callable(ok):
+        with jax.ensure_compile_time_eval():
+            ok = ok()
+    # (equinox.error_if itself runs outside ensure_compile_time_eval: under vmap there it
+    # would evaluate the batched condition eagerly, and wrongly)
     if is_concrete(ok):
         if not np.all(np.asarray(ok)):  # NumPy: jnp would stage it inside a caller's jit
             raise ValueError(message)
@@ -119,8 +123,6 @@ def real(
             ok = ok & ((arr <= high) if high_inclusive else (arr < high))
             parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
         shown = f"{float(arr)!r}" if is_concrete(arr) else "a traced value outside that range"
-    # (equinox.error_if itself must run outside ensure_compile_time_eval: under vmap there
-    # it would evaluate the batched condition eagerly and wrongly)
     return require(arr, ok, f"{name} must be {' and '.join(parts)}; got {shown}")
 
 

@@ -57,3 +57,10 @@ def test_require_on_concrete_and_traced_conditions():
         jax.block_until_ready(g(x))
     assert validate.is_concrete(x, {"a": 1.0})
     assert jax.jit(lambda y: jnp.asarray(validate.is_concrete(y)))(x).item() is False
+
+
+def test_a_callable_condition_on_closed_over_values_raises_at_once_inside_a_jit():
+    x = jnp.arange(3.0)  # concrete, closed over: the check needs no compiled program
+    with pytest.raises(ValueError, match="x must be positive"):
+        jax.jit(lambda y: validate.require(y, lambda: x > 0, "x must be positive"))(1.0)
+    assert float(jax.jit(lambda y: validate.require(y, lambda: x >= 0, "never"))(2.0)) == 2.0
