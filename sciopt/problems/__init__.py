@@ -26,6 +26,13 @@ from ._heat2d_wave import Wave1D as Wave1D
 from ._high_dim import PoissonTwoBody as PoissonTwoBody
 from ._high_dim import SineGordonTwoBody as SineGordonTwoBody
 from ._navier_stokes import NavierStokes2D as NavierStokes2D
+from ._reference import DataPlan as DataPlan
+from ._reference import ReferenceRun as ReferenceRun
+from ._reference import on_grid as on_grid
+from ._reference import slice_run as slice_run
+from ._reference import steady_2d_run as steady_2d_run
+from ._reference import time_1d_run as time_1d_run
+from ._reference import time_2d_run as time_2d_run
 from ._registry import AbstractProblem as AbstractProblem
 from ._registry import Param as Param
 from ._registry import describe as describe
@@ -33,7 +40,6 @@ from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
 from ._registry import save_schedule as save_schedule
-from ._run import ReferenceRun as ReferenceRun
 from ._run import plot_reference as plot_reference
 from ._run import run_reference as run_reference
 from ._semilinear import AbstractPeriodic as AbstractPeriodic
@@ -59,6 +65,7 @@ __all__ = [
     "Burgers1DPeriodic",
     "Burgers2D",
     "Darcy2D",
+    "DataPlan",
     "describe",
     "FisherKPP1D",
     "get",
@@ -69,6 +76,7 @@ __all__ = [
     "KuramotoSivashinsky1D",
     "MBBBeamProblem",
     "names",
+    "on_grid",
     "NavierStokes2D",
     "Param",
     "plot_reference",
@@ -79,5 +87,9 @@ __all__ = [
     "run_reference",
     "save_schedule",
     "SineGordonTwoBody",
+    "slice_run",
+    "steady_2d_run",
+    "time_1d_run",
+    "time_2d_run",
     "Wave1D",
 ]

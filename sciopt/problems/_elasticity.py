@@ -8,10 +8,12 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Box
 from ..solvers import MBBBeam, solve_elasticity_q4
+from ._reference import ReferenceRun
 from ._registry import AbstractProblem, Param, positive, register
 
 
@@ -42,6 +44,15 @@ class MBBBeamProblem(AbstractProblem):
         beam = MBBBeam(self.nelx, self.nely)
         u = solve_elasticity_q4(jnp.ones(self.nelx * self.nely), beam, nu=self.nu)
         return u.reshape(1, self.nelx + 1, self.nely + 1, 2)
+
+    def reference_run(self, resolution=None, t=None, *, dt=None) -> ReferenceRun:
+        """The displacement magnitude on the beam's nodes (its mesh is a parameter, so
+        `resolution` is ignored) and the solid beam's compliance."""
+        d = np.asarray(self.reference())[0]
+        x, y = np.arange(self.nelx + 1.0), self.nely - np.arange(self.nely + 1.0)
+        return ReferenceRun("steady_2d", {"x": x, "y": y[::-1]}, None,
+                            np.linalg.norm(d, axis=-1)[:, ::-1], None,
+                            {"compliance": float(-d[0, 0, 1])})
 
 
 def _at_least(k: int):

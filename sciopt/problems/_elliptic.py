@@ -15,6 +15,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..derivatives import laplacian
 from ..geometry import Box
 from ..solvers import PeriodicGrid, solve_elliptic_2d
+from ._reference import ReferenceRun, on_grid, steady_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 
 
@@ -31,6 +32,10 @@ class _AbstractUnitSquare(AbstractProblem):
     @property
     def domain(self) -> Box:
         return Box([0.0, 0.0], [1.0, 1.0])
+
+    def reference_run(self, resolution, t=None, *, dt=None) -> ReferenceRun:
+        """Finite differences on `resolution` nodes per axis of the unit square."""
+        return steady_2d_run(self, resolution)
 
 
 class Poisson2D(_AbstractUnitSquare):
@@ -51,6 +56,9 @@ class Poisson2D(_AbstractUnitSquare):
 
     def source(self, p: Float[Array, " 2"]) -> Float[Array, ""]:
         return -laplacian(self.solution, p)
+
+    def exact_solution(self, coords, t=None):
+        return on_grid(self.solution, coords, None)
 
     def residual(self, u, p: Float[Array, " 2"]) -> Float[Array, ""]:
         return -laplacian(u, p) - self.source(p)
@@ -84,6 +92,9 @@ class Helmholtz2D(_AbstractUnitSquare):
 
     def residual(self, u, p):
         return -laplacian(u, p) - self.k**2 * u(p) - self.source(p)
+
+    def exact_solution(self, coords, t=None):
+        return on_grid(self.solution, coords, None)
 
     def reference(self, coords, t=None):
         """Second-order finite differences (CG below the first eigenvalue, GMRES above)."""
@@ -130,6 +141,11 @@ class Darcy2D(_AbstractUnitSquare):
         xx, _ = _nodes(coords)
         a = self.sample_coefficient(jax.random.key(0) if key is None else key, xx.shape[0])
         return self.solve(a)[None, ..., None]
+
+    def reference_run(self, resolution, t=None, *, dt=None) -> ReferenceRun:
+        """The pressure for the permeability drawn with `key(0)`, shown beside it."""
+        return steady_2d_run(self, resolution, {"a": np.asarray(
+            self.sample_coefficient(jax.random.key(0), max(resolution, 3)))})
 
 
 def _modes(v: int) -> str | None:

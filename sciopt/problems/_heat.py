@@ -12,9 +12,11 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Torus
+from ._reference import ReferenceRun, on_grid, time_1d_run
 from ._registry import AbstractProblem, Param, positive, register
 
 
@@ -67,6 +69,14 @@ class Heat1DPeriodic(AbstractProblem):
         x = jnp.asarray(coords["x"])
         t = jnp.asarray(t)
         return self.solution(x[None, :], t[:, None])[..., None]
+
+    def exact_solution(self, coords, t):
+        return on_grid(self.solution, coords, t)
+
+    def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
+        """The series on `resolution` points of `[0, 2 pi)`, against itself (a check of
+        the pipeline)."""
+        return time_1d_run(self, 2 * np.pi * np.arange(resolution) / resolution, t)
 
 
 register(

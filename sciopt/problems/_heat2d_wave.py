@@ -14,6 +14,7 @@ from jaxtyping import Array, Float
 
 from ..geometry import Box, Torus
 from ..solvers import PeriodicGrid
+from ._reference import ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 from ._semilinear import AbstractPeriodic1D, AbstractPeriodic2D, reaction_dt
 
@@ -78,6 +79,16 @@ class Heat2D(AbstractPeriodic2D):
         u = super().reference({"x": 2 * np.pi * np.arange(n) / n}, t, dt=dt)
         return u[:, : n // 2 + 1, : n // 2 + 1]
 
+    def exact_solution(self, coords, t):
+        return on_grid(self.solution, coords, t)
+
+    def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
+        """Periodic: the grid of `[0, 2 pi)`; Dirichlet: `resolution` intervals of
+        `[0, pi]`, boundary nodes included."""
+        if self.boundary == "periodic":
+            return super().reference_run(resolution, t, dt=dt)
+        return time_2d_run(self, np.pi * np.arange(resolution + 1) / resolution, t, dt=dt)
+
 
 class Wave1D(AbstractProblem):
     """`u_tt = c^2 u_xx` on `[0, 2 pi)` periodic, `u0 = sin(x) + 0.5 sin(3 x)`, `u_t(0) = 0`;
@@ -110,6 +121,13 @@ class Wave1D(AbstractProblem):
         v0 = grid.to_spectral(self.solution(x, 0.0))
         t = jnp.asarray(t)
         return grid.to_physical(v0[None] * jnp.cos(self.c * k[None] * t[:, None]))[..., None]
+
+    def exact_solution(self, coords, t):
+        return on_grid(self.solution, coords, t)
+
+    def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
+        """Spectral on `resolution` points of `[0, 2 pi)`, against d'Alembert."""
+        return time_1d_run(self, 2 * np.pi * np.arange(resolution) / resolution, t)
 
 
 class FisherKPP1D(AbstractPeriodic1D):

@@ -21,6 +21,7 @@ from jaxtyping import Array, Float
 
 from ..derivatives import laplacian
 from ..geometry import Ball
+from ._reference import ReferenceRun, slice_run
 from ._registry import AbstractProblem, Param, register
 
 
@@ -62,6 +63,10 @@ class _AbstractTwoBody(AbstractProblem):
         terms = (r * (cos_a * (app + aqq) - sin_a * (ap**2 + aq**2))
                  - 4 * cos_a * (p * ap + q * aq) - 2 * x.size * sin_a)
         return jnp.sum(c * terms)
+
+    def reference_run(self, resolution, t=None, *, dt=None) -> ReferenceRun:
+        """The exact solution on the `(x_1, x_2)` slice, with its Laplacian checked."""
+        return slice_run(self, resolution)
 
     def reference(self, coords: dict[str, Array], t=None) -> Float[Array, " n"]:
         """The exact solution at the points `coords["points"]` `[n, d]`."""

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from ..solvers import PeriodicGrid
+from ._reference import on_grid
 from ._registry import Param, positive, register
 from ._semilinear import AbstractPeriodic2D
 
@@ -55,6 +56,11 @@ class NavierStokes2D(AbstractPeriodic2D):
     def solution(self, x, y, t):
         """The Taylor-Green vorticity (exact when `initial="taylor_green"`, no forcing)."""
         return 2 * jnp.sin(x) * jnp.sin(y) * jnp.exp(-2 * self.nu * t)
+
+    def exact_solution(self, coords, t):
+        if self.initial == "taylor_green" and self.forcing == "none":
+            return on_grid(self.solution, coords, t)
+        return None
 
     def initial_condition(self, x, y) -> Float[Array, "n n"]:
         if self.initial == "taylor_green":

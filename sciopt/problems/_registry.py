@@ -6,13 +6,16 @@ import abc
 import dataclasses
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import AbstractDomain
+
+if TYPE_CHECKING:
+    from ._reference import DataPlan, ReferenceRun
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +118,30 @@ class AbstractProblem(eqx.Module):
     def reference(self, coords: dict[str, Float[Array, " n"]], t: Float[Array, " t"]
                   ) -> Float[Array, "t ... c"]:
         """The reference solution on the grid `coords` (by axis) at times `t`."""
+
+    # The capabilities below have defaults, so a new problem implements only what it
+    # supports; callers (`run_reference`, `sciopt.data.generate_dataset`, the PINN
+    # formulations, the CLI) ask the problem, never its class.
+
+    def exact_solution(self, coords: dict[str, np.ndarray], t: np.ndarray | None
+                       ) -> np.ndarray | None:
+        """The analytic solution on the grid `coords` (by axis; `[t, x (, y)]`), or `None`
+        where the problem has none (the default)."""
+        return None
+
+    def reference_run(self, resolution: int, t: np.ndarray | None, *,
+                      dt: float | None = None) -> ReferenceRun:
+        """The reference on the problem's natural grid of `resolution` points per axis at
+        the times `t` (`None` for steady problems), as `run_reference` returns it."""
+        raise ValueError(f"{type(self).__name__} has no reference runner")
+
+    def data_plan(self, resolution: int, *, seed: int, num_times: int,
+                  t_final: float | None, dt: float | None, field: dict[str, Any],
+                  default_field: bool) -> DataPlan:
+        """How `sciopt.data.generate_dataset` draws inputs and solves them on `resolution`
+        points per axis; `field` is the random initial condition asked for (`default_field`:
+        the user left its options at their defaults)."""
+        raise ValueError(f"{type(self).__name__} has no dataset generator yet")
 
 
 @dataclasses.dataclass(frozen=True)

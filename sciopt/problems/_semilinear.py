@@ -18,6 +18,7 @@ from jaxtyping import Array, Complex, Float
 from ..geometry import Torus
 from ..solvers import PeriodicGrid, solve_on_grid
 from ..validate import is_concrete
+from ._reference import ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
@@ -106,6 +107,12 @@ class AbstractPeriodic(AbstractProblem):
             grid.check_axis(coords["y"], what)
         u0 = self.initial_condition(*grid.points())
         return self.solve(u0, t, dt=dt)[..., None]
+
+    def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
+        """ETDRK4 on the periodic grid of `resolution` points per axis."""
+        x = np.asarray(self.grid(resolution).axes()[0])
+        run = time_2d_run if self.ndim == 2 else time_1d_run
+        return run(self, x, t, dt=dt)
 
 
 class AbstractPeriodic1D(AbstractPeriodic):
@@ -208,6 +215,9 @@ class Advection1D(AbstractPeriodic1D):
     def solution(self, x, t):
         return self.initial_condition(x - self.c * t)
 
+    def exact_solution(self, coords, t):
+        return on_grid(self.solution, coords, t)
+
     def symbol(self, k):
         return -1j * self.c * k
 
@@ -272,6 +282,9 @@ class Burgers1DPeriodic(AbstractPeriodic1D):
         logw = -np.cos(q * z) / (2 * q * self.nu) - (y[None, :] / width) ** 2
         w = np.exp(logw - logw.max(axis=1, keepdims=True))
         return (-np.sin(q * z) * w).sum(1) / w.sum(1)
+
+    def exact_solution(self, coords, t):
+        return np.stack([self.solution(coords["x"], float(s)) for s in t])
 
     def residual(self, u, x, t):
         return _ut(u, x, t) + u(x, t) * _ux(u, x, t) - self.nu * _ux(u, x, t, 2)
@@ -359,6 +372,9 @@ class KdV1D(AbstractPeriodic1D):
         x0 = -self.length / 4
         z = jnp.sqrt(self.speed) / 2 * (x - self.speed * t - x0)
         return self.speed / 2 / jnp.cosh(z) ** 2
+
+    def exact_solution(self, coords, t):
+        return on_grid(self.solution, coords, t)
 
     def initial_condition(self, x):
         return self.solution(x, jnp.zeros_like(x))
