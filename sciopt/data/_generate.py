@@ -6,12 +6,11 @@ file."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,95 +22,12 @@ except ImportError:  # pragma: no cover - Windows
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
 
 from .. import __version__, problems
 from .._atomic import atomic_open
-from ..problems import save_schedule
-from ..solvers import gaussian_random_field, matern_random_field
 from ..train import ProgressReporter
 from ..validate import positive_float, positive_int
 from ._hdf5 import BlockArray, DatasetError, write_dataset
-
-
-@dataclasses.dataclass(frozen=True)
-class _Plan:
-    """How to draw one sample's input and solve a batch of them."""
-
-    draw: Callable[[Array], Array]
-    solve: Callable[[Array], dict[str, Array]]  # -> {"tensor": [b, T, X...], extras...}
-    check: Callable[[], Any]
-    times: np.ndarray
-    coords: dict[str, np.ndarray]
-    solver: dict[str, Any]
-    metadata: dict[str, Any]
-    config: dict[str, Any]
-    advice: str
-
-
-def _periodic_plan(prob, resolution, seed, num_times, t_final, dt, field):
-    if num_times < 2:
-        raise ValueError(f"num_times must be at least 2; got {num_times}")
-    if getattr(prob, "boundary", "periodic") != "periodic":
-        raise ValueError(f"dataset generation draws periodic random fields; build the problem "
-                         f"with boundary=periodic (got {prob.boundary!r})")
-    grid = prob.grid(resolution)
-    t_final = prob.t_final if t_final is None else positive_float("t_final", t_final)
-    times = np.linspace(0.0, t_final, num_times)
-    if field["covariance"] == "matern":
-        spec = {"kind": "gaussian_random_field", "covariance":
-                "sigma^2 (-Laplacian + tau^2)^(-alpha), periodic, zero mean mode",
-                **{k: field[k] for k in ("alpha", "tau", "sigma")}}
-
-        def draw(i):
-            key = jax.random.fold_in(jax.random.key(seed), i)
-            return matern_random_field(key, grid, alpha=field["alpha"], tau=field["tau"],
-                                       sigma=field["sigma"])
-    else:
-        length_scale = field["length_scale"] * grid.lengths[0]  # a fraction of the period
-        spec = {"kind": "gaussian_random_field", "covariance": "squared_exponential, periodic",
-                "length_scale": length_scale, "std": field["std"], "mean": 0.0}
-
-        def draw(i):
-            key = jax.random.fold_in(jax.random.key(seed), i)
-            return gaussian_random_field(key, grid, length_scale=length_scale, std=field["std"])
-
-    _, _, step = save_schedule(times, dt, prob.default_dt)
-    return _Plan(
-        draw=draw,
-        solve=lambda u0: {"tensor": prob.solve(u0, times, dt=dt)},
-        check=lambda: prob.solve(jax.jit(draw)(0)[None], times[:2], dt=dt),
-        times=times, coords={name: np.asarray(a) for name, a in
-                             zip("xyz"[: grid.ndim], grid.axes(), strict=True)},
-        solver={"name": "etdrk4", "dt": step, "dealias": "2/3", "resolution": resolution,
-                "contour_points": 64},
-        metadata={"initial_condition": spec},
-        config={"times": times.tolist(), "dt": dt, "initial_condition": spec},
-        advice=f"lower dt (now {dt or prob.default_dt}) or the initial condition's amplitude",
-    )
-
-
-def _darcy_plan(prob, resolution, seed):
-    if resolution < 3:
-        raise ValueError(f"resolution must be at least 3 nodes; got {resolution}")
-    nodes = np.linspace(0.0, 1.0, resolution)
-
-    def draw(i):
-        return prob.sample_coefficient(jax.random.fold_in(jax.random.key(seed), i), resolution)
-
-    return _Plan(
-        draw=draw,
-        # PDEBench's Darcy files: tensor [sample, 1, x, y] and the coefficient as "nu".
-        solve=lambda a: {"tensor": jax.vmap(prob.solve)(a)[:, None], "nu": a},
-        check=lambda: None,
-        times=np.zeros(1), coords={"x": nodes, "y": nodes},
-        solver={"name": "finite_differences_cg", "order": 2, "rtol": 1e-11,
-                "resolution": resolution},
-        metadata={"coefficient": prob.parameters},
-        config={},
-        advice="the coefficient field is out of range",
-    )
-
 
 # Sizes (samples, grid points per axis, saved times, horizon) of well-known collections, for
 # generating sets of the same scale. Equations, domains and parameters stay sciopt's: these
@@ -156,11 +72,6 @@ def _sizes(problem: str, preset: str | None, given: dict[str, Any]) -> dict[str,
         if chosen.get(name) is None:
             raise ValueError(f"{name} is required (or a preset that sets it)")
     return chosen
-
-
-def _supported() -> list[str]:
-    return [n for n in problems.names()
-            if isinstance(problems.get(n), problems.AbstractPeriodic | problems.Darcy2D)]
 
 
 def _config_hash(config: Mapping[str, Any]) -> str:
@@ -261,17 +172,8 @@ def generate_dataset(
     prob = problems.get(problem, **dict(params or {}))
     field = _field(covariance, length_scale=length_scale, std=std, alpha=alpha, tau=tau,
                    sigma=sigma)
-    if isinstance(prob, problems.AbstractPeriodic):
-        plan = _periodic_plan(prob, resolution, seed, num_times, t_final, dt, field)
-    elif isinstance(prob, problems.Darcy2D):
-        if field != _field("squared_exponential"):
-            raise ValueError("darcy2d draws its permeability from the problem's own parameters "
-                             "(--param length_scale=...); the initial-condition field options "
-                             "do not apply")
-        plan = _darcy_plan(prob, resolution, seed)
-    else:
-        raise ValueError(f"problem {problem!r} has no dataset generator yet; supported: "
-                         f"{', '.join(_supported())}")
+    plan = prob.data_plan(resolution, seed=seed, num_times=num_times, t_final=t_final, dt=dt,
+                          field=field, default_field=field == _field("squared_exponential"))
     if out.exists() and not overwrite:
         raise _exists_error(out)
     config = {"problem": problem, "parameters": prob.parameters, "samples": samples,

@@ -15,7 +15,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..derivatives import laplacian
 from ..geometry import Box
 from ..solvers import PeriodicGrid, solve_elliptic_2d
-from ._reference import ReferenceRun, on_grid, steady_2d_run
+from ._reference import DataPlan, ReferenceRun, on_grid, steady_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 
 
@@ -141,6 +141,35 @@ class Darcy2D(_AbstractUnitSquare):
         xx, _ = _nodes(coords)
         a = self.sample_coefficient(jax.random.key(0) if key is None else key, xx.shape[0])
         return self.solve(a)[None, ..., None]
+
+    def data_plan(self, resolution, *, seed, num_times, t_final, dt, field, default_field
+                  ) -> DataPlan:
+        """Permeabilities drawn from the problem's own parameters, and their pressures, on
+        `resolution` nodes per axis (PDEBench's Darcy layout: `tensor [sample, 1, x, y]`,
+        the coefficient as `nu`)."""
+        if not default_field:
+            raise ValueError("darcy2d draws its permeability from the problem's own "
+                             "parameters (--param length_scale=...); the initial-condition "
+                             "field options do not apply")
+        if resolution < 3:
+            raise ValueError(f"resolution must be at least 3 nodes; got {resolution}")
+        nodes = np.linspace(0.0, 1.0, resolution)
+
+        def draw(i):
+            return self.sample_coefficient(jax.random.fold_in(jax.random.key(seed), i),
+                                           resolution)
+
+        return DataPlan(
+            draw=draw,
+            solve=lambda a: {"tensor": jax.vmap(self.solve)(a)[:, None], "nu": a},
+            check=lambda: None,
+            times=np.zeros(1), coords={"x": nodes, "y": nodes},
+            solver={"name": "finite_differences_cg", "order": 2, "rtol": 1e-11,
+                    "resolution": resolution},
+            metadata={"coefficient": self.parameters},
+            config={},
+            advice="the coefficient field is out of range",
+        )
 
     def reference_run(self, resolution, t=None, *, dt=None) -> ReferenceRun:
         """The pressure for the permeability drawn with `key(0)`, shown beside it."""

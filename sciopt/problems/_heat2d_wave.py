@@ -14,7 +14,7 @@ from jaxtyping import Array, Float
 
 from ..geometry import Box, Torus
 from ..solvers import PeriodicGrid
-from ._reference import ReferenceRun, on_grid, time_1d_run, time_2d_run
+from ._reference import DataPlan, ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 from ._semilinear import AbstractPeriodic1D, AbstractPeriodic2D, reaction_dt
 
@@ -81,6 +81,13 @@ class Heat2D(AbstractPeriodic2D):
 
     def exact_solution(self, coords, t):
         return on_grid(self.solution, coords, t)
+
+    def data_plan(self, resolution, **options) -> DataPlan:
+        """As every periodic problem; the Dirichlet box has no random-field sampler."""
+        if self.boundary != "periodic":
+            raise ValueError(f"dataset generation draws periodic random fields; build the "
+                             f"problem with boundary=periodic (got {self.boundary!r})")
+        return super().data_plan(resolution, **options)
 
     def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
         """Periodic: the grid of `[0, 2 pi)`; Dirichlet: `resolution` intervals of

@@ -141,7 +141,8 @@ class AbstractProblem(eqx.Module):
         """How `sciopt.data.generate_dataset` draws inputs and solves them on `resolution`
         points per axis; `field` is the random initial condition asked for (`default_field`:
         the user left its options at their defaults)."""
-        raise ValueError(f"{type(self).__name__} has no dataset generator yet")
+        raise ValueError(f"{type(self).__name__} has no dataset generator yet (its class "
+                         f"does not implement data_plan)")
 
 
 @dataclasses.dataclass(frozen=True)

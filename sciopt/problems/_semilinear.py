@@ -16,9 +16,14 @@ import numpy as np
 from jaxtyping import Array, Complex, Float
 
 from ..geometry import Torus
-from ..solvers import PeriodicGrid, solve_on_grid
-from ..validate import is_concrete
-from ._reference import ReferenceRun, on_grid, time_1d_run, time_2d_run
+from ..solvers import (
+    PeriodicGrid,
+    gaussian_random_field,
+    matern_random_field,
+    solve_on_grid,
+)
+from ..validate import is_concrete, positive_float
+from ._reference import DataPlan, ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
 
@@ -107,6 +112,51 @@ class AbstractPeriodic(AbstractProblem):
             grid.check_axis(coords["y"], what)
         u0 = self.initial_condition(*grid.points())
         return self.solve(u0, t, dt=dt)[..., None]
+
+    def data_plan(self, resolution, *, seed, num_times, t_final, dt, field, default_field
+                  ) -> DataPlan:
+        """Random initial conditions (a periodic Gaussian random field: `field["covariance"]`
+        `"matern"` or squared-exponential) solved by ETDRK4 to `t_final` (default the
+        problem's), saved at `num_times` uniform times."""
+        if num_times < 2:
+            raise ValueError(f"num_times must be at least 2; got {num_times}")
+        grid = self.grid(resolution)
+        t_final = self.t_final if t_final is None else positive_float("t_final", t_final)
+        times = np.linspace(0.0, t_final, num_times)
+        if field["covariance"] == "matern":
+            spec = {"kind": "gaussian_random_field", "covariance":
+                    "sigma^2 (-Laplacian + tau^2)^(-alpha), periodic, zero mean mode",
+                    **{k: field[k] for k in ("alpha", "tau", "sigma")}}
+
+            def draw(i):
+                key = jax.random.fold_in(jax.random.key(seed), i)
+                return matern_random_field(key, grid, alpha=field["alpha"], tau=field["tau"],
+                                           sigma=field["sigma"])
+        else:
+            length_scale = field["length_scale"] * grid.lengths[0]  # a fraction of the period
+            spec = {"kind": "gaussian_random_field",
+                    "covariance": "squared_exponential, periodic",
+                    "length_scale": length_scale, "std": field["std"], "mean": 0.0}
+
+            def draw(i):
+                key = jax.random.fold_in(jax.random.key(seed), i)
+                return gaussian_random_field(key, grid, length_scale=length_scale,
+                                             std=field["std"])
+
+        _, _, step = save_schedule(times, dt, self.default_dt)
+        return DataPlan(
+            draw=draw,
+            solve=lambda u0: {"tensor": self.solve(u0, times, dt=dt)},
+            check=lambda: self.solve(jax.jit(draw)(0)[None], times[:2], dt=dt),
+            times=times, coords={name: np.asarray(a) for name, a in
+                                 zip("xyz"[: grid.ndim], grid.axes(), strict=True)},
+            solver={"name": "etdrk4", "dt": step, "dealias": "2/3",
+                    "resolution": resolution, "contour_points": 64},
+            metadata={"initial_condition": spec},
+            config={"times": times.tolist(), "dt": dt, "initial_condition": spec},
+            advice=f"lower dt (now {dt or self.default_dt}) or the initial condition's "
+                   f"amplitude",
+        )
 
     def reference_run(self, resolution, t, *, dt=None) -> ReferenceRun:
         """ETDRK4 on the periodic grid of `resolution` points per axis."""
