@@ -16,8 +16,6 @@ provides).
 
 from __future__ import annotations
 
-import dataclasses
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -31,24 +29,13 @@ from sciopt.validate import positive_int
 from ._model import PINN
 
 
-@dataclasses.dataclass(frozen=True)
-class _Characteristics:
-    velocity: float | None  # a constant speed, or None for v = u (Burgers)
-    nu: float
-    speed_scale: float  # a typical |v|, to non-dimensionalise the flow residual
-
-
-def _characteristics(problem: problems.AbstractProblem) -> _Characteristics:
-    if isinstance(problem, problems.Advection1D):
-        return _Characteristics(float(problem.c), 0.0, max(abs(float(problem.c)), 1.0))
-    if isinstance(problem, problems.Burgers1DPeriodic):
-        lo, hi = problem.interval
-        x = jnp.linspace(lo, hi, 513)
-        scale = float(jnp.max(jnp.abs(jax.vmap(problem.initial_condition)(x))))
-        return _Characteristics(None, float(problem.nu), max(scale, 1e-3))
-    raise ValueError(f"{type(problem).__name__} has no Lagrangian (characteristic) form; "
-                     f"a Lagrangian PINN supports advection1d (x_t = c) and "
-                     f"burgers1d_periodic (x_t = u)")
+def _characteristics(problem: problems.AbstractProblem) -> problems.Characteristics:
+    c = problem.characteristics()
+    if c is None:
+        raise ValueError(f"{type(problem).__name__} has no Lagrangian (characteristic) form; "
+                         f"a Lagrangian PINN supports advection1d (x_t = c) and "
+                         f"burgers1d_periodic (x_t = u)")
+    return c
 
 
 class LagrangianPINN(eqx.Module):

@@ -28,64 +28,21 @@ from ._model import PINN
 Loss = Callable[[PINN, Any, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
 
 
-@dataclasses.dataclass(frozen=True)
-class Formulation:
-    """How a problem maps to a PINN: `kind` (`"evolution"`: inputs `(x, t)` with `x` of
-    `in_size - 1` coordinates, time last; `"steady"`:
-    inputs `p` in the domain), input size, periodic axes, and the field adapters."""
-
-    kind: str
-    in_size: int
-    periodic: dict[int, float]
-    residual: Callable[[PINN, Array], Array]  # at one input point
-    initial: Callable[[Array], Array] | None = None  # u(x, 0) at one x
-    boundary: Callable[[Array], Array] | None = None  # u on the boundary at one point
+# A problem's pointwise form, as this package uses it (defined in the core, built by each
+# problem's `pointwise_form()`).
+Formulation = problems.PointwiseForm
 
 
 def formulation(problem: problems.AbstractProblem) -> Formulation:
-    """The PINN formulation of a registered problem; `ValueError` names what is missing."""
-    f = _formulation_or_none(problem)
+    """The PINN formulation of a registered problem (its `pointwise_form()`); `ValueError`
+    names what is missing and which problems have one."""
+    f = problem.pointwise_form()
     if f is None:
-        supported = [n for n in problems.names()
-                     if _formulation_or_none(problems.get(n)) is not None]
+        supported = [n for n in problems.names() if problems.get(n).pointwise_form()]
         raise ValueError(f"{type(problem).__name__} has no PINN formulation yet (a PINN needs "
                          f"a pointwise residual and initial/boundary data); supported "
                          f"problems: {', '.join(supported)}")
     return f
-
-
-def _formulation_or_none(problem) -> Formulation | None:
-    if isinstance(problem, problems.AbstractPeriodic1D | problems.Heat1DPeriodic):
-        lo, hi = (float(v[0]) for v in problem.domain.bounds)
-
-        def residual(model, z):
-            return problem.residual(lambda x, t: model(jnp.stack([x, t])), z[0], z[1])
-
-        return Formulation("evolution", 2, {0: hi - lo}, residual,
-                           initial=lambda x: problem.initial_condition(x[0]))
-    # (navier_stokes2d's residual acts on the stream function, not on its state, vorticity.)
-    scalar_2d = (problems.Heat2D, problems.AllenCahn2D, problems.AllenCahnTorus2D,
-                 problems.Burgers2D)
-    if isinstance(problem, scalar_2d) and getattr(problem, "boundary", "periodic") == "periodic":
-        lo, hi = problem.square
-
-        def residual(model, z):
-            return problem.residual(lambda x, y, t: model(jnp.stack([x, y, t])), z[0], z[1],
-                                    z[2])
-
-        return Formulation("evolution", 3, {0: hi - lo, 1: hi - lo}, residual,
-                           initial=lambda x: problem.initial_condition(x[0], x[1]))
-    steady = (problems.Poisson2D, problems.Helmholtz2D, problems.PoissonTwoBody,
-              problems.SineGordonTwoBody)
-    if isinstance(problem, steady):
-        def residual(model, p, laplacian_options=None):
-            if laplacian_options is None:
-                return problem.residual(model, p)
-            return problem.residual(model, p, laplacian_options=laplacian_options)
-
-        return Formulation("steady", problem.domain.dim, {}, residual,
-                           boundary=lambda p: problem.solution(p))
-    return None
 
 
 def pinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int = 4,
@@ -98,10 +55,10 @@ def pinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int =
     f = formulation(problem)
     envelope = None
     if hard_boundary:
-        if not isinstance(problem, problems.PoissonTwoBody | problems.SineGordonTwoBody):
+        if f.ball is None:
             raise ValueError("hard_boundary applies to problems on a ball with zero boundary "
                              "data (poisson_highdim, sine_gordon_highdim)")
-        envelope = (tuple(problem.domain.center), problem.domain.radius)
+        envelope = f.ball
     return PINN(f.in_size, width=width, depth=depth, activation=activation,
                 periodic=f.periodic, periodic_modes=periodic_modes,
                 fourier_features=fourier_features, envelope=envelope, key=key)
@@ -220,7 +177,7 @@ def pinn_loss(
         return domain.sample_interior(n, key=key)
 
     if stde_samples is not None:
-        if not isinstance(problem, problems.PoissonTwoBody | problems.SineGordonTwoBody):
+        if not f.laplacian_options:
             raise ValueError("stde_samples applies to the high-dimensional problems "
                              "(poisson_highdim, sine_gordon_highdim)")
         positive_int("stde_samples", stde_samples)

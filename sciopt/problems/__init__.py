@@ -26,6 +26,11 @@ from ._heat2d_wave import Wave1D as Wave1D
 from ._high_dim import PoissonTwoBody as PoissonTwoBody
 from ._high_dim import SineGordonTwoBody as SineGordonTwoBody
 from ._navier_stokes import NavierStokes2D as NavierStokes2D
+from ._pointwise import Characteristics as Characteristics
+from ._pointwise import PointwiseForm as PointwiseForm
+from ._pointwise import evolution_form_1d as evolution_form_1d
+from ._pointwise import evolution_form_2d as evolution_form_2d
+from ._pointwise import steady_form as steady_form
 from ._reference import DataPlan as DataPlan
 from ._reference import ReferenceRun as ReferenceRun
 from ._reference import on_grid as on_grid
@@ -64,9 +69,12 @@ __all__ = [
     "AllenCahnTorus2D",
     "Burgers1DPeriodic",
     "Burgers2D",
+    "Characteristics",
     "Darcy2D",
     "DataPlan",
     "describe",
+    "evolution_form_1d",
+    "evolution_form_2d",
     "FisherKPP1D",
     "get",
     "Heat1DPeriodic",
@@ -80,6 +88,7 @@ __all__ = [
     "NavierStokes2D",
     "Param",
     "plot_reference",
+    "PointwiseForm",
     "Poisson2D",
     "PoissonTwoBody",
     "ReferenceRun",
@@ -89,6 +98,7 @@ __all__ = [
     "SineGordonTwoBody",
     "slice_run",
     "steady_2d_run",
+    "steady_form",
     "time_1d_run",
     "time_2d_run",
     "Wave1D",

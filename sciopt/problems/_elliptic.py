@@ -15,6 +15,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..derivatives import laplacian
 from ..geometry import Box
 from ..solvers import PeriodicGrid, solve_elliptic_2d
+from ._pointwise import PointwiseForm, steady_form
 from ._reference import DataPlan, ReferenceRun, on_grid, steady_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 
@@ -60,6 +61,9 @@ class Poisson2D(_AbstractUnitSquare):
     def exact_solution(self, coords, t=None):
         return on_grid(self.solution, coords, None)
 
+    def pointwise_form(self) -> PointwiseForm:
+        return steady_form(self)
+
     def residual(self, u, p: Float[Array, " 2"]) -> Float[Array, ""]:
         return -laplacian(u, p) - self.source(p)
 
@@ -95,6 +99,9 @@ class Helmholtz2D(_AbstractUnitSquare):
 
     def exact_solution(self, coords, t=None):
         return on_grid(self.solution, coords, None)
+
+    def pointwise_form(self) -> PointwiseForm:
+        return steady_form(self)
 
     def reference(self, coords, t=None):
         """Second-order finite differences (CG below the first eigenvalue, GMRES above)."""

@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import Torus
+from ._pointwise import PointwiseForm, evolution_form_1d
 from ._reference import ReferenceRun, on_grid, time_1d_run
 from ._registry import AbstractProblem, Param, positive, register
 
@@ -69,6 +70,9 @@ class Heat1DPeriodic(AbstractProblem):
         x = jnp.asarray(coords["x"])
         t = jnp.asarray(t)
         return self.solution(x[None, :], t[:, None])[..., None]
+
+    def pointwise_form(self) -> PointwiseForm:
+        return evolution_form_1d(self)
 
     def exact_solution(self, coords, t):
         return on_grid(self.solution, coords, t)

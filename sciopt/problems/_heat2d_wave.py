@@ -14,6 +14,7 @@ from jaxtyping import Array, Float
 
 from ..geometry import Box, Torus
 from ..solvers import PeriodicGrid
+from ._pointwise import PointwiseForm
 from ._reference import DataPlan, ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register
 from ._semilinear import AbstractPeriodic1D, AbstractPeriodic2D, reaction_dt
@@ -81,6 +82,10 @@ class Heat2D(AbstractPeriodic2D):
 
     def exact_solution(self, coords, t):
         return on_grid(self.solution, coords, t)
+
+    def pointwise_form(self) -> PointwiseForm | None:
+        # (a PINN's inputs are periodic here; the Dirichlet box has no such form yet)
+        return super().pointwise_form() if self.boundary == "periodic" else None
 
     def data_plan(self, resolution, **options) -> DataPlan:
         """As every periodic problem; the Dirichlet box has no random-field sampler."""

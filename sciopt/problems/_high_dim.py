@@ -21,6 +21,7 @@ from jaxtyping import Array, Float
 
 from ..derivatives import laplacian
 from ..geometry import Ball
+from ._pointwise import PointwiseForm, steady_form
 from ._reference import ReferenceRun, slice_run
 from ._registry import AbstractProblem, Param, register
 
@@ -63,6 +64,11 @@ class _AbstractTwoBody(AbstractProblem):
         terms = (r * (cos_a * (app + aqq) - sin_a * (ap**2 + aq**2))
                  - 4 * cos_a * (p * ap + q * aq) - 2 * x.size * sin_a)
         return jnp.sum(c * terms)
+
+    def pointwise_form(self) -> PointwiseForm:
+        """Steady, zero on the unit sphere; the residual takes STDE's Laplacian options."""
+        return steady_form(self, ball=(tuple(self.domain.center), self.domain.radius),
+                           laplacian_options=True)
 
     def reference_run(self, resolution, t=None, *, dt=None) -> ReferenceRun:
         """The exact solution on the `(x_1, x_2)` slice, with its Laplacian checked."""

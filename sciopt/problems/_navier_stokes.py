@@ -57,6 +57,10 @@ class NavierStokes2D(AbstractPeriodic2D):
         """The Taylor-Green vorticity (exact when `initial="taylor_green"`, no forcing)."""
         return 2 * jnp.sin(x) * jnp.sin(y) * jnp.exp(-2 * self.nu * t)
 
+    def pointwise_form(self) -> None:
+        """None: the residual acts on the stream function, not on the state (vorticity)."""
+        return None
+
     def exact_solution(self, coords, t):
         if self.initial == "taylor_green" and self.forcing == "none":
             return on_grid(self.solution, coords, t)

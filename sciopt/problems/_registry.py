@@ -15,6 +15,7 @@ from jaxtyping import Array, Float
 from ..geometry import AbstractDomain
 
 if TYPE_CHECKING:
+    from ._pointwise import Characteristics, PointwiseForm
     from ._reference import DataPlan, ReferenceRun
 
 
@@ -134,6 +135,17 @@ class AbstractProblem(eqx.Module):
         """The reference on the problem's natural grid of `resolution` points per axis at
         the times `t` (`None` for steady problems), as `run_reference` returns it."""
         raise ValueError(f"{type(self).__name__} has no reference runner")
+
+    def pointwise_form(self) -> PointwiseForm | None:
+        """The residual at one point, initial and boundary data, as PINN-type methods need
+        them (`PointwiseForm`); `None` (the default) where the problem has no pointwise
+        form they can use."""
+        return None
+
+    def characteristics(self) -> Characteristics | None:
+        """The characteristics of a transport problem (for Lagrangian PINNs), or `None`
+        (the default)."""
+        return None
 
     def data_plan(self, resolution: int, *, seed: int, num_times: int,
                   t_final: float | None, dt: float | None, field: dict[str, Any],

@@ -23,6 +23,12 @@ from ..solvers import (
     solve_on_grid,
 )
 from ..validate import is_concrete, positive_float
+from ._pointwise import (
+    Characteristics,
+    PointwiseForm,
+    evolution_form_1d,
+    evolution_form_2d,
+)
 from ._reference import DataPlan, ReferenceRun, on_grid, time_1d_run, time_2d_run
 from ._registry import AbstractProblem, Param, positive, register, save_schedule
 
@@ -182,6 +188,9 @@ class AbstractPeriodic1D(AbstractPeriodic):
     def domain(self) -> Torus:
         return Torus([self.interval[0]], [self.interval[1]])
 
+    def pointwise_form(self) -> PointwiseForm:
+        return evolution_form_1d(self)
+
     def grid(self, n: int) -> PeriodicGrid:
         lo, hi = self.interval
         return PeriodicGrid(n, hi - lo, lo)
@@ -205,6 +214,9 @@ class AbstractPeriodic2D(AbstractPeriodic):
     def domain(self) -> Torus:
         lo, hi = self.square
         return Torus([lo, lo], [hi, hi])
+
+    def pointwise_form(self) -> PointwiseForm | None:
+        return evolution_form_2d(self)
 
     def grid(self, n: int) -> PeriodicGrid:
         lo, hi = self.square
@@ -267,6 +279,10 @@ class Advection1D(AbstractPeriodic1D):
 
     def exact_solution(self, coords, t):
         return on_grid(self.solution, coords, t)
+
+    def characteristics(self) -> Characteristics:
+        c = float(self.c)
+        return Characteristics(c, 0.0, max(abs(c), 1.0))
 
     def symbol(self, k):
         return -1j * self.c * k
@@ -335,6 +351,12 @@ class Burgers1DPeriodic(AbstractPeriodic1D):
 
     def exact_solution(self, coords, t):
         return np.stack([self.solution(coords["x"], float(s)) for s in t])
+
+    def characteristics(self) -> Characteristics:
+        lo, hi = self.interval
+        x = jnp.linspace(lo, hi, 513)
+        scale = float(jnp.max(jnp.abs(jax.vmap(self.initial_condition)(x))))
+        return Characteristics(None, float(self.nu), max(scale, 1e-3))
 
     def residual(self, u, x, t):
         return _ut(u, x, t) + u(x, t) * _ux(u, x, t) - self.nu * _ux(u, x, t, 2)
