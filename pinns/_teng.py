@@ -159,10 +159,15 @@ class TENG:
                  solver: str = "svd", rcond: float | None = 1e-8, damping: float = 0.0,
                  initial: Callable[[Array, Array], Array] | None = None,
                  init_steps: int = 500, init_grid: int | None = None, backtrack: int = 8):
-        if not isinstance(problem, problems.AbstractPeriodic2D):
+        form = problem.pointwise_form()
+        if form is None or form.kind != "evolution" or set(form.periodic) != {0, 1} \
+                or form.in_size != 3:
             raise ValueError(f"TENG needs a time-dependent problem on a periodic square "
                              f"(heat2d, allen_cahn2d, burgers2d); got "
                              f"{type(problem).__name__}")
+        self.form = form
+        lo = float(problem.domain.bounds[0][0])
+        self.square = (lo, lo + form.periodic[0])
         self.params, self.static = eqx.partition(model, eqx.is_inexact_array)
         self.size = ravel_pytree(self.params)[0].size
         self.problem = problem
@@ -199,14 +204,13 @@ class TENG:
 
     def rhs(self, model: eqx.Module, p: Float[Array, " 2"]) -> Float[Array, ""]:
         """`N[u](p)`: minus the residual of the time-independent field `u = model`."""
-        return -self.problem.residual(lambda x, y, t: model(jnp.stack([x, y])), p[0], p[1],
-                                      jnp.zeros_like(p[0]))
+        return -self.form.residual(lambda z: model(z[:2]), jnp.stack([p[0], p[1], p[0] * 0]))
 
     def points(self, key: PRNGKeyArray | None, n: int | None = None) -> Float[Array, "m 2"]:
         """The `n x n` grid of the square, shifted by a random offset drawn from `key`
         (unshifted for `key=None`)."""
         n = n or self.grid
-        lo, hi = self.problem.square
+        lo, hi = self.square
         h = (hi - lo) / n
         g = lo + h * jnp.arange(n, dtype=jnp.result_type(float))
         pts = jnp.stack(jnp.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)

@@ -110,40 +110,12 @@ def run(args) -> int:
 
 def _inverse(args, prob) -> int:
     """Run the problem's worked inverse problem; save its figure and a JSON record."""
-    from .. import inverse, problems
+    from .. import inverse
     from .._atomic import atomic_open
 
-    steps = args.max_steps
-    if isinstance(prob, problems.Darcy2D):
-        r = inverse.darcy_inverse(resolution=args.resolution or 64, max_steps=steps,
-                                  length_scale=prob.length_scale)
-        plot = inverse.plot_darcy_inverse
-        record = {"resolution": len(r.nodes), "relative_l2_error_log_permeability":
-                  r.relative_error, "data_misfit_rms_in_noise_units": r.data_misfit}
-        line = (f"log-permeability relative L2 error {r.relative_error:.3f}, data misfit "
-                f"{r.data_misfit:.2f} (noise units), {r.optimisation.steps} BFGS steps "
-                f"({r.optimisation.message})")
-    elif isinstance(prob, problems.Advection1D):
-        r = inverse.advection_diffusion_initial_condition(
-            resolution=args.resolution or 128, speed=prob.c, t_final=prob.t_final,
-            max_steps=steps)
-        plot = inverse.plot_initial_condition
-        record = {"resolution": len(r.x), "relative_l2_error_initial_condition":
-                  r.relative_error, "data_misfit_rms_in_noise_units": r.data_misfit}
-        line = (f"initial condition from {len(r.sensors)} sensors x {len(r.times)} times, "
-                f"relative L2 error {r.relative_error:.4f}, data misfit {r.data_misfit:.2f}, "
-                f"{r.optimisation.steps} Levenberg-Marquardt steps")
-    elif isinstance(prob, problems.MBBBeamProblem):
-        r = inverse.simp_mbb(nelx=prob.nelx, nely=prob.nely, volfrac=prob.volfrac,
-                             penal=prob.penal, rmin=prob.rmin, max_iterations=steps)
-        plot = inverse.plot_topology
-        record = {"compliance": r.compliance, "last_iteration_compliance":
-                  r.history["compliance"][-1], "volume": r.volume, "iterations": r.iterations}
-        line = (f"SIMP compliance {r.compliance:.4f} at volume {r.volume:.4f} after "
-                f"{r.iterations} OC iterations")
-    else:
-        raise ValueError(f"no inverse problem for {args.problem!r} yet; available: darcy2d, "
-                         f"advection1d, mbb_beam")
+    run = inverse.run_inverse(args.problem, prob, resolution=args.resolution,
+                              max_steps=args.max_steps)
+    r, plot, record, line = run.result, run.plot, run.record, run.summary
     out = Path(args.out)
     png = plot(r, out / f"{args.problem}_inverse.png")
     record = {"problem": args.problem, "parameters": prob.parameters, "method": "inverse",

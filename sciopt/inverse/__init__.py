@@ -11,6 +11,9 @@ from ._advection_diffusion import plot_initial_condition as plot_initial_conditi
 from ._darcy import DarcyInverseResult as DarcyInverseResult
 from ._darcy import darcy_inverse as darcy_inverse
 from ._darcy import plot_darcy_inverse as plot_darcy_inverse
+from ._recipes import InverseRun as InverseRun
+from ._recipes import register_inverse as register_inverse
+from ._recipes import run_inverse as run_inverse
 from ._solve import InverseResult as InverseResult
 from ._solve import Reparam as Reparam
 from ._solve import finite_difference_check as finite_difference_check
@@ -34,6 +37,7 @@ __all__ = [
     "finite_difference_check",
     "InitialConditionResult",
     "InverseResult",
+    "InverseRun",
     "least_squares",
     "minimise",
     "optimality_criteria",
@@ -41,7 +45,9 @@ __all__ = [
     "plot_initial_condition",
     "plot_topology",
     "PointObservations",
+    "register_inverse",
     "Reparam",
+    "run_inverse",
     "simp_mbb",
     "tikhonov",
     "TopologyResult",
