@@ -45,6 +45,7 @@ from ._registry import get as get
 from ._registry import names as names
 from ._registry import register as register
 from ._registry import save_schedule as save_schedule
+from ._registry import unregister as unregister
 from ._run import plot_reference as plot_reference
 from ._run import run_reference as run_reference
 from ._semilinear import AbstractPeriodic as AbstractPeriodic
@@ -101,5 +102,6 @@ __all__ = [
     "steady_form",
     "time_1d_run",
     "time_2d_run",
+    "unregister",
     "Wave1D",
 ]

@@ -177,6 +177,12 @@ def register(name: str, factory: Callable[..., AbstractProblem], params: tuple[P
     _REGISTRY[name] = _Entry(name, factory, tuple(params), summary, family)
 
 
+def unregister(name: str) -> None:
+    """Remove the problem `name` from the registry (a plug-in's or a test's own problem)."""
+    _entry(name)
+    del _REGISTRY[name]
+
+
 def names() -> list[str]:
     """The registered problem names, sorted."""
     return sorted(_REGISTRY)
