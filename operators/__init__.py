@@ -7,6 +7,7 @@ several depths, DGNO) and `DyMixOp` (local-global-mixing layers as latent dynami
 through ever longer rollouts. `operator_pairs` takes input/output pairs from a
 `sciopt data generate` file; `train_operator` / `evaluate` train and score any of them;
 `error_spectrum` shows which wavenumbers a model gets wrong;
+every model follows `AbstractOperator` (`check_compatible`, `predict`, `grid_model`);
 `model_spec` / `build_model` make one by name, `save_model` / `load_model` store it.
 """
 
@@ -29,6 +30,9 @@ from ._multionet import MultiONet as MultiONet
 from ._normalize import Normalized as Normalized
 from ._normalize import channel_statistics as channel_statistics
 from ._normalize import normalized as normalized
+from ._protocol import AbstractGridOperator as AbstractGridOperator
+from ._protocol import AbstractOperator as AbstractOperator
+from ._protocol import AbstractPointOperator as AbstractPointOperator
 from ._spectrum import error_spectrum as error_spectrum
 from ._spectrum import shell_spectrum as shell_spectrum
 from ._surrogate import OperatorVectorField as OperatorVectorField
@@ -43,6 +47,9 @@ from ._train import train_operator as train_operator
 from ._train import train_rollout_curriculum as train_rollout_curriculum
 
 __all__ = [
+    "AbstractGridOperator",
+    "AbstractOperator",
+    "AbstractPointOperator",
     "build_model",
     "channel_statistics",
     "check_compatible",

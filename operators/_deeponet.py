@@ -15,6 +15,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.validate import one_of, positive_int
 
+from ._protocol import AbstractPointOperator
+
 _ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "sin": jnp.sin}
 
 
@@ -26,7 +28,7 @@ def _mlp(in_size: int, out_size: int, width: int, depth: int, activation: str,
                       dtype=jnp.result_type(float), key=key)
 
 
-class DeepONet(eqx.Module):
+class DeepONet(AbstractPointOperator):
     """`G(u)(y)_k = sum_i b_{k,i}(u) t_i(y) + b0_k` for `k = 1..outputs`.
 
     **Arguments:**
@@ -85,6 +87,10 @@ class DeepONet(eqx.Module):
 
     def __call__(self, u: Float[Array, " ..."], y: Float[Array, " d"]) -> Float[Array, " k"]:
         return self.coefficients(u) @ self._trunk(y) + self.bias
+
+    @property
+    def num_outputs(self) -> int:
+        return self.outputs
 
     def cartesian(self, u: Float[Array, " ..."], ys: Float[Array, "m d"]
                   ) -> Float[Array, "m k"]:

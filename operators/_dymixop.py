@@ -34,6 +34,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciopt.validate import one_of, positive_int
 
 from ._fno import SpectralConv
+from ._protocol import AbstractGridOperator
 
 
 class PeriodicConv(eqx.Module):
@@ -207,7 +208,7 @@ class LGMLayer(eqx.Module):
         return out
 
 
-class DyMixOp(eqx.Module):
+class DyMixOp(AbstractGridOperator):
     """DyMixOp on a periodic (or zero-padded) grid in 1D or 2D.
 
     `u [in_channels, *grid] -> [out_channels, *grid]`: the input and the grid position

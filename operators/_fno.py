@@ -17,6 +17,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.validate import positive_int
 
+from ._protocol import AbstractGridOperator
+
 # Grids with at most this many points use the truncated-DFT path of `SpectralConv` (matrix
 # products), larger ones the FFT: the tables grow as points x modes.
 DFT_MAX_POINTS = 128 * 128
@@ -137,7 +139,7 @@ def _dft_tables(n: int, kept: tuple[int, ...], dtype, *, inverse: bool = False,
             jnp.asarray(weight * np.sin(theta.T), dtype))
 
 
-class FNO(eqx.Module):
+class FNO(AbstractGridOperator):
     """A Fourier neural operator on a periodic (or zero-padded) grid in 1D or 2D.
 
     `u [in_channels, *grid] -> [out_channels, *grid]`: the input and the grid coordinates

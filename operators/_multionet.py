@@ -14,6 +14,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.validate import one_of, positive_int
 
+from ._protocol import AbstractPointOperator
+
 
 def _silu_sin(x):
     """The paper's trunk activation: `silu(sin(pi (x + 1))) + x`."""
@@ -25,7 +27,7 @@ ACTIVATIONS = {"silu": jax.nn.silu, "silu_sin": _silu_sin, "tanh": jnp.tanh,
                "relu": jax.nn.relu, "gelu": jax.nn.gelu}
 
 
-class MultiONet(eqx.Module):
+class MultiONet(AbstractPointOperator):
     """`G(u)(y) = (1/L) sum_{l=1}^{L} w_l <b_l(u), t_l(y)> + b0`, where `b_l`, `t_l` are the
     hidden states of the branch and trunk (equal widths, equal depths) at the last `L` of
     their `layers` hidden layers, `w_l` learned weights (initialised to 0, as in the
@@ -107,6 +109,10 @@ class MultiONet(eqx.Module):
 
     def __call__(self, u: Float[Array, " ..."], y: Float[Array, " d"]) -> Float[Array, ""]:
         return self._combine(self.branch_states(u), self.trunk_states(y))
+
+    @property
+    def num_outputs(self) -> int:
+        return 1
 
     def cartesian(self, u: Float[Array, " ..."], ys: Float[Array, "m d"]) -> Float[Array, " m"]:
         """`G(u)` at every row of `ys`, the branch evaluated once."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax.numpy as jnp
 import numpy as np
 
 from ._data import OperatorData
+from ._protocol import AbstractGridOperator, AbstractOperator
 
 
-class Normalized(eqx.Module):
+class Normalized(AbstractOperator):
     """`model` applied to standardised inputs, its outputs mapped back:
     `G(a) = out_mean + out_std * model((a - in_mean) / in_std)`, channel by channel.
 
@@ -19,11 +21,32 @@ class Normalized(eqx.Module):
     put the networks far from their initialisation's working range.
     """
 
-    model: eqx.Module
+    model: AbstractOperator
     in_mean: tuple[float, ...] = eqx.field(static=True)
     in_std: tuple[float, ...] = eqx.field(static=True)
     out_mean: tuple[float, ...] = eqx.field(static=True)
     out_std: tuple[float, ...] = eqx.field(static=True)
+
+    def check_compatible(self, data: OperatorData) -> None:
+        c_in, c_out = data.inputs.shape[1], data.outputs.shape[1]
+        if len(self.in_mean) != c_in or len(self.out_mean) != c_out:
+            raise ValueError(f"the model normalises {len(self.in_mean)} input and "
+                             f"{len(self.out_mean)} output channel(s); the data has {c_in} "
+                             f"and {c_out}")
+        self.model.check_compatible(data)
+
+    def predict(self, inputs, coords):
+        def column(values):
+            return jnp.asarray(values, inputs.dtype).reshape(-1, *[1] * (inputs.ndim - 2))
+
+        scaled = (inputs - column(self.in_mean)) / column(self.in_std)
+        out = self.model.predict(scaled, coords)
+        return out * column(self.out_std) + column(self.out_mean)
+
+    def grid_model(self) -> AbstractGridOperator | None:
+        """The wrapped grid model (rollouts of a normalised model use the normalised
+        state map, and check the channels of this one)."""
+        return self.model.grid_model()
 
 
 def channel_statistics(data: OperatorData) -> dict[str, list[float]]:

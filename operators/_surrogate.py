@@ -11,8 +11,8 @@ from jaxtyping import Array, Float
 
 from sciopt.validate import positive_float, positive_int
 
-from ._normalize import Normalized
-from ._train import GRID_MODELS, predict
+from ._protocol import require_grid_model
+from ._train import predict
 
 
 class OperatorVectorField(eqx.Module):
@@ -56,10 +56,8 @@ def surrogate_solve(model: eqx.Module, u0: Float[Array, " c *grid"],
 
     The states `[len(saveat), channels, *grid]`.
     """
-    inner = model.model if isinstance(model, Normalized) else model
-    if not isinstance(inner, GRID_MODELS):
-        raise ValueError(f"a surrogate right-hand side maps a state to a state on the same "
-                         f"grid (FNO, DyMixOp); got {type(inner).__name__}")
+    inner = require_grid_model(model, "a surrogate right-hand side maps a state to a state "
+                                      "on the same grid")
     u0 = jnp.asarray(u0)
     if u0.ndim != inner.dim + 1 or u0.shape[0] != inner.in_channels:
         raise ValueError(f"u0 must be [{inner.in_channels}, *{inner.dim} grid axes]; got "

@@ -19,70 +19,21 @@ from sciopt.train import ArrayBatches, FitResult, fit
 from sciopt.validate import positive_float, positive_int
 
 from ._data import OperatorData, rollout_pairs
-from ._deeponet import DeepONet
-from ._dymixop import DyMixOp
-from ._fno import FNO
-from ._multionet import MultiONet
-from ._normalize import Normalized
-
-GRID_MODELS = (FNO, DyMixOp)  # fields on a grid in, fields on the same grid out
+from ._protocol import AbstractOperator, require_grid_model
 
 
-def check_compatible(model: eqx.Module, data: OperatorData) -> None:
+def check_compatible(model: AbstractOperator, data: OperatorData) -> None:
     """Raise a `ValueError` naming the mismatch if `model` cannot map `data`'s inputs to its
     outputs (channels, sensor count, output fields, coordinate dimension)."""
-    c_in, c_out, grid = data.inputs.shape[1], data.outputs.shape[1], data.grid
-    if isinstance(model, Normalized):
-        if len(model.in_mean) != c_in or len(model.out_mean) != c_out:
-            raise ValueError(f"the model normalises {len(model.in_mean)} input and "
-                             f"{len(model.out_mean)} output channel(s); the data has {c_in} "
-                             f"and {c_out}")
-        return check_compatible(model.model, data)
-    if isinstance(model, GRID_MODELS):
-        name = type(model).__name__
-        if model.in_channels != c_in or model.dim != len(grid):
-            raise ValueError(f"the {name} takes {model.in_channels} channel(s) on a "
-                             f"{model.dim}D grid; the data has {c_in} on {grid}")
-        if model.out_channels != c_out:
-            raise ValueError(f"the {name} returns {model.out_channels} channel(s); the data "
-                             f"has {c_out}")
-        return
-    if isinstance(model, DeepONet | MultiONet):
-        sensors = int(np.prod(data.inputs.shape[1:]))
-        if model.sensors != sensors:
-            raise ValueError(f"the {type(model).__name__} was built for {model.sensors} "
-                             f"sensor values; the data's inputs have {sensors} "
-                             f"({data.inputs.shape[1:]})")
-        outputs = model.outputs if isinstance(model, DeepONet) else 1
-        if outputs != c_out or model.coord_dim != data.coords.shape[-1]:
-            raise ValueError(f"the {type(model).__name__} returns {outputs} field(s) of "
-                             f"{model.coord_dim}D points; the data has {c_out} on a "
-                             f"{data.coords.shape[-1]}D grid")
-        return
-    raise ValueError(f"not an operator model: {type(model).__name__}")
+    if not isinstance(model, AbstractOperator):
+        raise ValueError(f"not an operator model: {type(model).__name__}")
+    model.check_compatible(data)
 
 
-def predict(model: eqx.Module, inputs: Float[Array, "n c *grid"],
+def predict(model: AbstractOperator, inputs: Float[Array, "n c *grid"],
             coords: Float[Array, "*grid d"]) -> Float[Array, "n o *grid"]:
     """The model's outputs for a batch of inputs on the grid of `coords`."""
-    if isinstance(model, Normalized):
-        def column(values):
-            return jnp.asarray(values, inputs.dtype).reshape(-1, *[1] * (inputs.ndim - 2))
-
-        scaled = (inputs - column(model.in_mean)) / column(model.in_std)
-        out = predict(model.model, scaled, coords)
-        return out * column(model.out_std) + column(model.out_mean)
-    if isinstance(model, GRID_MODELS):
-        return jax.vmap(model)(inputs)
-    grid = coords.shape[:-1]
-    points = coords.reshape(-1, coords.shape[-1])
-
-    def one(u):
-        out = model.cartesian(u.reshape(-1), points)  # [m] or [m, k]
-        out = out[:, None] if out.ndim == 1 else out
-        return out.T.reshape(out.shape[1], *grid)
-
-    return jax.vmap(one)(inputs)
+    return model.predict(inputs, coords)
 
 
 def relative_l2(pred: Array, target: Array) -> Float[Array, " n"]:
@@ -242,10 +193,7 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
 
 def _check_stepper(model: eqx.Module) -> None:
     """Raise unless `model` maps a grid state to a state with the same channels."""
-    inner = model.model if isinstance(model, Normalized) else model
-    if not isinstance(inner, GRID_MODELS):
-        raise ValueError(f"rollout needs a grid-to-grid model (FNO, DyMixOp); got "
-                         f"{type(inner).__name__}")
+    inner = require_grid_model(model, "rollout needs a grid-to-grid model")
     if inner.in_channels != inner.out_channels:
         raise ValueError(f"rollout feeds outputs back as inputs; the model maps "
                          f"{inner.in_channels} channel(s) to {inner.out_channels}")
