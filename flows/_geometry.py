@@ -19,7 +19,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 from sciopt.kernels import kernel_logsumexp, kernel_matvec, pairwise, squared_distances
 
@@ -92,6 +92,11 @@ class AbstractGeometry(eqx.Module):
 
     def cost_matrix(self) -> Float[Array, "n m"]:
         raise NotImplementedError
+
+    def finite_points(self) -> Bool[Array, ""]:
+        """Whether the points behind the cost are finite (`True` where there are none: a
+        cost matrix may hold `+inf` for forbidden pairs)."""
+        return jnp.asarray(True)
 
 
 class Geometry(AbstractGeometry):
@@ -174,6 +179,9 @@ class PointCloud(AbstractGeometry):
     @property
     def shape(self) -> tuple[int, int]:
         return (self.x.shape[0], self.y.shape[0])
+
+    def finite_points(self) -> Bool[Array, ""]:
+        return jnp.all(jnp.isfinite(self.x)) & jnp.all(jnp.isfinite(self.y))
 
     def _aug(self, points, *columns):
         cols = [jnp.broadcast_to(jnp.asarray(c, points.dtype), (points.shape[0],))[:, None]

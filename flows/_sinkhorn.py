@@ -99,9 +99,7 @@ class LinearProblem(eqx.Module):
                 checks.append((jnp.abs(ma - mb) <= 1e-6 * jnp.maximum(ma, mb),
                                f"a balanced problem needs weights of equal mass; got {shown} "
                                f"(normalise them, or relax a marginal with rho_a / rho_b)"))
-            if isinstance(geom, PointCloud):
-                checks.append((jnp.all(jnp.isfinite(geom.x)) & jnp.all(jnp.isfinite(geom.y)),
-                               "the point clouds contain NaN or Inf"))
+            checks.append((geom.finite_points(), "the point clouds contain NaN or Inf"))
         for ok, message in checks:
             a = require(a, ok, message)
         self.geom, self.a, self.b = geom, a, b

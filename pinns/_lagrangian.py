@@ -62,6 +62,13 @@ class LagrangianPINN(eqx.Module):
     lo: float = eqx.field(static=True)
     scale: float = eqx.field(static=True)
 
+    def default_loss(self, problem, **options):
+        """The loss `train_pinn` uses for this model: `lpinn_loss(problem, **options)`."""
+        if "mesh" in options:
+            raise ValueError("mesh= shards the collocation points of a PINN; the "
+                             "Lagrangian PINN's loss does not take a mesh yet")
+        return lpinn_loss(problem, **options)
+
     def __init__(self, period: float, *, lo: float = 0.0, scale: float = 1.0,
                  width: int = 64, depth: int = 4, activation: str = "tanh",
                  periodic_modes: int = 4, key: PRNGKeyArray):

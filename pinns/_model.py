@@ -65,6 +65,12 @@ class PINN(eqx.Module):
     in_size: int = eqx.field(static=True)
     envelope: tuple[tuple[float, ...], float] | None = eqx.field(static=True)
 
+    def default_loss(self, problem, **options):
+        """The loss `train_pinn` uses for this model: `pinn_loss(problem, **options)`."""
+        from ._loss import pinn_loss  # (the loss module builds PINNs: import here)
+
+        return pinn_loss(problem, **options)
+
     def __init__(self, in_size: int, *, width: int = 64, depth: int = 4,
                  activation: str = "tanh", periodic: Mapping[int, float] | None = None,
                  periodic_modes: int = 1, fourier_features: tuple[int, float] | None = None,

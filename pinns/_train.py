@@ -14,8 +14,7 @@ from sciopt.optim import gauss_newton, multi_adam
 from sciopt.train import FitResult, fit
 from sciopt.validate import one_of, positive_float, positive_int
 
-from ._lagrangian import LagrangianPINN, lpinn_loss
-from ._loss import Loss, pinn_loss
+from ._loss import Loss
 from ._model import PINN
 
 OPTIMIZERS = ("adam", "multiadam", "lbfgs", "gauss-newton")
@@ -61,13 +60,9 @@ def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
     if optimizer == "lbfgs":
         loss_options.setdefault("resample", False)
     if loss is None:
-        make = lpinn_loss if isinstance(model, LagrangianPINN) else pinn_loss
         if mesh is not None:
-            if make is lpinn_loss:
-                raise ValueError("mesh= shards the collocation points of a PINN; the "
-                                 "Lagrangian PINN's loss does not take a mesh yet")
             loss_options["mesh"] = mesh
-        loss = make(problem, **loss_options)
+        loss = model.default_loss(problem, **loss_options)
     _, terms = jax.eval_shape(lambda m: loss(m, None, jax.random.key(0)), model)
     opt, grouped = make_optimizer(optimizer, learning_rate, steps, len(terms))
     return fit(loss, model, opt, {}, steps, key=key, checkpoint_dir=checkpoint_dir,
