@@ -45,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show full tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    from . import _bench, _data, _info, _operator, _problems, _solve
+    from . import _bench, _data, _info, _problems, _solve
+    from ._plugins import plugins
 
-    for module in (_info, _problems, _solve, _operator, _bench, _data):
+    # the core's commands, then those installed packages provide (`sciopt.commands`)
+    for module in (_info, _problems, _solve, _bench, _data,
+                   *plugins("sciopt.commands").values()):
         p = _subcommand(sub, module.NAME, module.HELP, module.EPILOG)
         module.configure(p)
         p.set_defaults(handler=module.run)

@@ -190,7 +190,7 @@ def test_bench_case_configurations():
 def test_train_operator_option_values():
     """`--option` values: ints, floats, lists of ints, booleans (`coordinates=false` must
     not become the truthy string "false") and strings."""
-    from sciopt.cli._operator import _value
+    from operators._cli import _value
 
     assert _value("12") == 12 and _value("3e-3") == 3e-3 and _value("12,12") == [12, 12]
     assert _value("false") is False and _value("True") is True

@@ -1,5 +1,8 @@
 """`sciopt train-operator MODEL --data FILE`: train a neural operator on a generated data
-set, report its test error, save the model, its loss curve and a prediction figure."""
+set, report its test error, save the model, its loss curve and a prediction figure.
+
+A `sciopt` sub-command this package provides (entry point group `sciopt.commands`), so
+the core CLI never imports `operators`."""
 
 from __future__ import annotations
 
@@ -69,10 +72,9 @@ def run(args) -> int:
     import numpy as np
 
     import operators
-
-    from .._atomic import atomic_open
-    from ..validate import positive_int
-    from ._data import parse_params
+    from sciopt.bench import atomic_open
+    from sciopt.cli import parse_params
+    from sciopt.validate import positive_int
 
     dtype = np.float32 if args.float32 else np.float64
     rollout_steps, stages = 1, None
