@@ -2,6 +2,8 @@
 
 from .._atomic import atomic_open as atomic_open
 from ._env import environment as environment
+from ._measure import compile_within as compile_within
+from ._measure import measure as measure
 from ._report import markdown_table as markdown_table
 from ._report import merge_suite as merge_suite
 from ._report import suite_markdown as suite_markdown
@@ -19,11 +21,13 @@ __all__ = [
     "atomic_open",
     "available_suites",
     "block",
+    "compile_within",
     "compiled_memory",
     "device_peak_bytes",
     "environment",
     "load_suite",
     "markdown_table",
+    "measure",
     "merge_suite",
     "peak_rss_bytes",
     "run_suite",

@@ -1,11 +1,14 @@
-"""Find and run benchmark suites (`benchmarks/<suite>.py`, each exposing `run(config)`)."""
+"""Find and run benchmark suites: those installed packages ship (entry points
+`sciopt.bench_suites`) and a user's own `<suite>.py` files, each exposing `run(config)`."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,13 +18,12 @@ from ._report import write_suite
 
 
 def suite_dirs() -> list[Path]:
-    """Where suites are looked for: `$SCIOPT_BENCHMARKS`, `./benchmarks`, and the
-    `benchmarks/` folder beside the installed source tree."""
+    """Folders of a user's own suite files (`<suite>.py` with `run(config)`):
+    `$SCIOPT_BENCHMARKS`, then `./benchmarks`."""
     dirs = []
     if os.environ.get("SCIOPT_BENCHMARKS"):
         dirs.append(Path(os.environ["SCIOPT_BENCHMARKS"]))
     dirs.append(Path.cwd() / "benchmarks")
-    dirs.append(Path(__file__).resolve().parents[2] / "benchmarks")
     seen, out = set(), []
     for d in dirs:
         r = d.resolve()
@@ -31,13 +33,17 @@ def suite_dirs() -> list[Path]:
     return out
 
 
-def available_suites() -> dict[str, Path]:
-    """Suite name -> file, first directory wins."""
-    found: dict[str, Path] = {}
+def available_suites() -> dict[str, str]:
+    """Suite name -> where it comes from: the suites installed packages ship (entry point
+    group `sciopt.bench_suites`, a module name), then suite files in `suite_dirs()` (a
+    path); the first found wins."""
+    found: dict[str, str] = {ep.name: ep.value for ep in
+                             sorted(entry_points(group="sciopt.bench_suites"),
+                                    key=lambda e: e.name)}
     for d in suite_dirs():
         for p in sorted(d.glob("*.py")):
             if not p.name.startswith("_"):
-                found.setdefault(p.stem, p)
+                found.setdefault(p.stem, str(p))
     return found
 
 
@@ -45,27 +51,23 @@ def load_suite(name: str) -> ModuleType:
     """Import the suite module `name`."""
     suites = available_suites()
     if name not in suites:
-        where = ", ".join(str(d) for d in suite_dirs()) or "no benchmarks/ folder found"
+        where = ", ".join(str(d) for d in suite_dirs()) or "no benchmarks/ folder"
         known = ", ".join(sorted(suites)) or "none"
-        raise ValueError(f"unknown benchmark suite {name!r}; available: {known} (looked in "
-                         f"{where})")
-    path = suites[name]
-    module_name = f"sciopt_bench_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    # Suites put their folder on sys.path for their `_` helpers; take it off again so that
-    # a suite file never shadows a package of the same name (benchmarks/ot.py vs POT's
-    # `ot`) for the rest of the process.
-    saved = sys.path[:]
-    try:
+        raise ValueError(f"unknown benchmark suite {name!r}; available: {known} (installed "
+                         f"suites, and suite files in {where})")
+    source = suites[name]
+    if not source.endswith(".py"):
+        module = importlib.import_module(source.split(":")[0])
+    else:
+        module_name = f"sciopt_bench_{name}"
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        spec = importlib.util.spec_from_file_location(module_name, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved
     if not callable(getattr(module, "run", None)):
-        raise ValueError(f"benchmark file {path} has no run(config) function")
+        raise ValueError(f"benchmark suite {name} ({source}) has no run(config) function")
     return module
 
 

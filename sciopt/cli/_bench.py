@@ -37,8 +37,8 @@ def run(args) -> int:
     if args.list or args.suite is None:
         suites = available_suites()
         if not suites:
-            raise ValueError("no benchmark suites found; run from the source tree or set "
-                             "SCIOPT_BENCHMARKS=/path/to/benchmarks")
+            raise ValueError("no benchmark suites found: reinstall sciopt (pip install .), "
+                             "or set SCIOPT_BENCHMARKS=/path/to/your/suites")
         for name, path in suites.items():
             print(f"{name:<14} {path}")
         return 0

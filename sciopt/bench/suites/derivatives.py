@@ -12,7 +12,6 @@ d = 10000.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import equinox as eqx
@@ -20,10 +19,8 @@ import jax
 import jax.numpy as jnp
 from jax.experimental import jet
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import measure  # noqa: E402
-from _plot import figure, save  # noqa: E402
-
+from sciopt.bench import measure
+from sciopt.bench.plots import figure, save
 from sciopt.derivatives import biharmonic, laplacian  # noqa: E402
 
 try:

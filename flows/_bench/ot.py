@@ -18,7 +18,6 @@ Cases (issue #10):
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -26,11 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 import flows  # noqa: E402
 from sciopt.bench import compiled_memory  # noqa: E402
+from sciopt.bench.plots import figure, save
 
 GiB = 2**30
 THRESHOLD = 1e-3
@@ -95,28 +92,11 @@ def _ott(x, y, eps, threshold, max_iterations):
     return (lambda: solve(jnp.asarray(x), jnp.asarray(y))), None
 
 
-def _import_pot():
-    """POT's `ot` package: this suite's folder (on `sys.path` for the plot helpers) holds
-    an `ot.py` of its own, so it is set aside while importing."""
-    import importlib
-
-    here = Path(__file__).parent.resolve()
-    cached = sys.modules.get("ot")
-    if cached is not None and Path(getattr(cached, "__file__", "") or ".").parent == here:
-        del sys.modules["ot"]
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != here]
-    try:
-        return importlib.import_module("ot")
-    finally:
-        sys.path[:] = saved
-
-
 def _pot(x, y, eps, threshold, max_iterations, method="sinkhorn_log"):
     """POT's Sinkhorn (`method`: its log-domain one by default); its stopping test is on the
     marginal error too (checked every 10 iterations)."""
     try:
-        ot = _import_pot()
+        import ot  # POT (this suite is flows._bench.ot: no name clash)
     except Exception as e:  # noqa: BLE001 - not installed
         return None, f"pot unavailable ({type(e).__name__})"
 

@@ -7,7 +7,7 @@ import math
 
 import jax
 
-from sciopt.bench import time_call
+from ._timing import time_call
 
 
 def compile_within(fn, args, budget_bytes: float):

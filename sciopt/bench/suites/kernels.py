@@ -10,7 +10,6 @@ figure). Goal on CPU: under 1 GiB at n = m = 2e5, where a dense matrix needs 160
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -18,10 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import measure  # noqa: E402
-from _plot import figure, save  # noqa: E402
-
+from sciopt.bench import measure
+from sciopt.bench.plots import figure, save
 from sciopt.kernels import (  # noqa: E402
     gaussian_kernel,
     kernel_logsumexp,

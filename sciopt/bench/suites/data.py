@@ -5,17 +5,14 @@ and the streaming batch loader."""
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 from sciopt.bench import time_call  # noqa: E402
+from sciopt.bench.plots import figure, save
 from sciopt.data import inspect_dataset, iterate_batches, read_dataset, write_dataset  # noqa: E402
 
 

@@ -18,7 +18,6 @@ as the symmetric KL of the Gaussian fitted to its particles, a moment error).
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -29,10 +28,8 @@ import numpy as np
 from jax.scipy.stats import multivariate_normal as mvn
 from scipy.stats import gaussian_kde
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 import flows  # noqa: E402
+from sciopt.bench.plots import figure, save
 
 PAPER_ICNN = {2: 0.0038, 6: 0.0133, 12: 0.0182}
 PAPER_EM = {2: 0.0066, 6: 0.50, 12: 3.83}

@@ -19,7 +19,6 @@ Plots: time per step, errors against time, and PNG frames of SVGD on a 2D mixtur
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -29,11 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg as sl
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import compile_within  # noqa: E402
-from _plot import figure, save  # noqa: E402
-
 import flows  # noqa: E402
+from sciopt.bench import compile_within
+from sciopt.bench.plots import figure, save
 
 GiB, MiB = 2**30, 2**20
 DENSE_BUDGET = 8 * GiB

@@ -15,7 +15,6 @@ step. Goals: heat <= 1e-6, Allen–Cahn / Burgers <= 1e-5 at T = 4.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -23,11 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 import pinns  # noqa: E402
 from sciopt import problems  # noqa: E402
+from sciopt.bench.plots import figure, save
 
 # (full, quick): the full settings are the CPU run (about 20 minutes in all); the quick ones
 # only check that every piece runs.

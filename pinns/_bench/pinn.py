@@ -12,7 +12,6 @@ Budgets are small on CPU; `--full` style settings come from the config.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -20,11 +19,9 @@ import equinox as eqx
 import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import loss_curves  # noqa: E402
-
 import pinns  # noqa: E402
 from sciopt import problems  # noqa: E402
+from sciopt.bench.plots import loss_curves
 
 SELECTABLE = True  # `sciopt bench pinn --only TEXT` runs the cases whose label contains TEXT
 

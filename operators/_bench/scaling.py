@@ -19,8 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
+from sciopt.bench.plots import figure, save
 
 _WORKER = r"""
 import json, os, sys, time

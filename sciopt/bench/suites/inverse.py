@@ -7,7 +7,6 @@ topology optimisation of the MBB beam compared with a NumPy/SciPy transcription 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -17,11 +16,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import measure  # noqa: E402
-from _plot import figure, save  # noqa: E402
-
 from sciopt import inverse, problems, solvers  # noqa: E402
+from sciopt.bench import measure
+from sciopt.bench.plots import figure, save
 from sciopt.inverse import PointObservations  # noqa: E402
 
 

@@ -12,7 +12,6 @@ goal is to be at or below those on the Gaussian case.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -20,10 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import loss_curves  # noqa: E402
-
 import flows  # noqa: E402
+from sciopt.bench.plots import loss_curves
 
 ANCHORS = {2: 0.03, 16: 0.08, 64: 0.28, 128: 0.60}
 EPSILON = 0.1

@@ -9,7 +9,6 @@ trajectories of Burgers, Allen-Cahn and Kuramoto-Sivashinsky.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -18,10 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.integrate import solve_ivp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 from sciopt import problems  # noqa: E402
+from sciopt.bench.plots import figure, save
 from sciopt.data import gaussian_random_field  # noqa: E402
 
 

@@ -9,7 +9,6 @@ repeats.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,10 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import figure, save  # noqa: E402
-
 from sciopt.bench import compiled_memory, peak_rss_bytes, time_call  # noqa: E402
+from sciopt.bench.plots import figure, save
 from sciopt.train import ArrayBatches, fit  # noqa: E402
 
 

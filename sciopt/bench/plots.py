@@ -1,5 +1,5 @@
-"""Shared matplotlib set-up for the benchmark suites (files starting with `_` are not
-suites)."""
+"""Shared matplotlib set-up for the benchmark suites: a figure with a grid, saving, loss
+curves. Importing it selects matplotlib's non-interactive Agg backend."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def figure(width: float = 6.0, height: float = 4.0):
+    """A figure and axes of `width` x `height` inches with a light grid."""
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     ax.grid(True, which="both", alpha=0.3)
     return fig, ax
 
 
 def save(fig, path: Path) -> str:
+    """Save `fig` to `path` (tight layout), close it; returns the path as a string."""
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -31,12 +30,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _plot import loss_curves, plt, save  # noqa: E402
-
 import operators  # noqa: E402
 from sciopt import data as sdata  # noqa: E402
 from sciopt import problems  # noqa: E402
+from sciopt.bench.plots import loss_curves, plt, save
 
 # name -> (generator arguments, (train, test) full, (train, test) quick, anchors by model)
 DATASETS = {
@@ -369,7 +366,7 @@ def run(config: dict) -> dict:
             "rows": rows,
             "notes": ("Mean per-sample relative L2 on the held-out samples after AdamW "
                       "(cosine decay) on the relative L2 loss, float64, "
-                      f"{'GPU' if gpu else 'CPU'} configuration (benchmarks/operator.py "
+                      f"{'GPU' if gpu else 'CPU'} configuration (operators/_bench/operator.py "
                       + ("GPU_MODELS, GPU_SCHEDULE, GPU_OVERRIDES" if gpu
                          else "MODELS, SCHEDULE, LONGER, WIDER") + ", DYMIXOP, CURRICULUM). "
                       "Data "
