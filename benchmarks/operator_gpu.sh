@@ -49,7 +49,7 @@ EOF
 python3 - <<'EOF' 2>&1 | tee -a "$work/logs/setup.log"
 import time
 import jax
-from sciopt.bench._runner import load_suite
+from sciopt.bench import load_suite
 bench = load_suite("operator")
 with jax.enable_x64(True):
     for name, (_, full, _, _) in bench.DATASETS.items():
