@@ -26,11 +26,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from sciopt import problems
 from sciopt.optim import SOLVERS, gauss_newton, least_squares_step
-from sciopt.train import ProgressReporter, latest_checkpoint, load_checkpoint, save_checkpoint
+from sciopt.train import (
+    AbstractIterativeSolver,
+    NonFiniteIteration,
+    iterate,
+    latest_checkpoint,
+)
 from sciopt.validate import one_of, positive_float, positive_int
 
 
@@ -307,60 +312,57 @@ class TENG:
             record_every: int | None = None,
             observe: Callable[[eqx.Module, float], object] | None = None,
             checkpoint_dir: str | Path | None = None, resume: bool = True,
-            progress: str = "auto") -> TENGResult:
-        """`num_steps` steps, compiled in chunks of `record_every` steps under `lax.scan`.
+            metrics_path: str | Path | None = None, progress: str = "auto") -> TENGResult:
+        """`num_steps` steps through `sciopt.train.iterate`, compiled in chunks of
+        `record_every` steps under `lax.scan`.
 
         After each chunk: `observe(model, t)` is recorded (e.g. the error against a
-        reference), the network and the step count are checkpointed (atomically, through
-        `sciopt.train.save_checkpoint`) when `checkpoint_dir` is given, and progress is
-        reported. With `resume=True` a run restarts from the newest checkpoint there; the
-        step keys are `fold_in(key, step)`, so a resumed run is the uninterrupted one.
+        reference), the state is checkpointed (atomically) when `checkpoint_dir` is given,
+        and progress is reported (the misfit of every step goes to `metrics_path`, JSON
+        lines, when given); a non-finite misfit or network raises
+        `FloatingPointError`. With `resume=True` a run restarts from the newest checkpoint
+        there; step `s` gets `fold_in` of the key with `s`, so a resumed run is the
+        uninterrupted one.
         """
         num_steps = positive_int("num_steps", num_steps)
         every = min(positive_int("record_every", record_every or num_steps), num_steps)
-        params = eqx.filter(model, eqx.is_inexact_array)
-        start = 0
-        if checkpoint_dir is not None and resume:
-            path = latest_checkpoint(checkpoint_dir)
-            if path is not None:
-                start, params, _ = load_checkpoint(path, params)
-        records, residuals = [], []
-        if observe is not None and start == 0:
-            records.append((0.0, observe(self.model(params), 0.0)))
+        solver = _TENGSteps(self, eqx.filter(model, eqx.is_inexact_array))
+        records = []
+        if observe is not None and not (checkpoint_dir is not None and resume
+                                        and latest_checkpoint(checkpoint_dir) is not None):
+            records.append((0.0, observe(model, 0.0)))
 
-        @eqx.filter_jit
-        def chunk(p, steps):
-            def body(p, s):
-                new, res = self.step(self.model(p), jax.random.fold_in(key, s))
-                return eqx.filter(new, eqx.is_inexact_array), res
-            return jax.lax.scan(body, p, steps)
+        def on_chunk(params, step):
+            if observe is not None:
+                records.append((step * self.dt, observe(self.model(params), step * self.dt)))
 
-        reporter = ProgressReporter(num_steps, start, mode=progress, description="teng")
         tic = time.perf_counter()
-        step = start
         try:
-            while step < num_steps:
-                n = min(every, num_steps - step)
-                params, res = chunk(params, jnp.arange(step, step + n))
-                res = np.asarray(res)
-                if not np.all(np.isfinite(res)):
-                    raise FloatingPointError(f"TENG: non-finite least-squares misfit in steps "
-                                             f"{step}..{step + n}")
-                residuals.append(res)
-                step += n
-                t = step * self.dt
-                if observe is not None:
-                    records.append((t, observe(self.model(params), t)))
-                if checkpoint_dir is not None:
-                    save_checkpoint(checkpoint_dir, step, params, {"t": t, "dt": self.dt})
-                elapsed = time.perf_counter() - tic
-                reporter.update(step, float(res.max()), (step - start) / elapsed)
-        finally:
-            reporter.close()
-        residuals = np.concatenate(residuals) if residuals else np.zeros(0)
-        times = self.dt * np.arange(start + 1, step + 1)
-        return TENGResult(self.model(params), step * self.dt, residuals, times, records,
+            out = iterate(solver, num_steps, key=key, chunk_size=every,
+                          checkpoint_dir=checkpoint_dir, resume=resume, on_chunk=on_chunk,
+                          metrics_path=metrics_path or False,
+                          progress=progress, description="teng")
+        except NonFiniteIteration as err:
+            raise FloatingPointError(f"TENG: non-finite least-squares misfit or network "
+                                     f"({err})") from err
+        start = out.resumed_from or 0
+        return TENGResult(self.model(out.state), out.step * self.dt, out.metrics["misfit"],
+                          self.dt * np.arange(start + 1, out.step + 1), records,
                           time.perf_counter() - tic)
+
+
+class _TENGSteps(AbstractIterativeSolver):
+    """TENG's time steps as an iterative solver: the state is the network's arrays."""
+
+    teng: TENG = eqx.field(static=True)
+    params: PyTree
+
+    def init(self, key):
+        return self.params
+
+    def step(self, params, key):
+        new, misfit = self.teng.step(self.teng.model(params), key)
+        return eqx.filter(new, eqx.is_inexact_array), {"misfit": misfit}
 
 
 def _fit_projected(model: PeriodicMLP, pts, target, iterations: int) -> PeriodicMLP:

@@ -1,5 +1,7 @@
-"""The fit loop every sciopt method uses: compiled chunks, progress, metrics, atomic
-checkpoints, bitwise resume, a NaN/Inf guard and data-parallel sharding."""
+"""The loops every sciopt method uses: `fit` (gradient training) and `iterate` (any
+`AbstractIterativeSolver`: time stepping, outer iterations), both with compiled chunks,
+progress, metrics, atomic checkpoints, bitwise resume and a NaN/Inf guard; `fit` also
+shards data-parallel."""
 
 from ._checkpoint import CheckpointError as CheckpointError
 from ._checkpoint import latest_checkpoint as latest_checkpoint
@@ -11,6 +13,11 @@ from ._fit import FitResult as FitResult
 from ._fit import NonFiniteError as NonFiniteError
 from ._fit import TrainState as TrainState
 from ._fit import fit as fit
+from ._iterate import AbstractIterativeSolver as AbstractIterativeSolver
+from ._iterate import IterateResult as IterateResult
+from ._iterate import IterationState as IterationState
+from ._iterate import NonFiniteIteration as NonFiniteIteration
+from ._iterate import iterate as iterate
 from ._progress import ProgressReporter as ProgressReporter
 from ._sources import AbstractBatchSource as AbstractBatchSource
 from ._sources import ArrayBatches as ArrayBatches
@@ -19,6 +26,11 @@ from ._sources import FullBatch as FullBatch
 from ._sources import SampledBatches as SampledBatches
 
 __all__ = [
+    "AbstractIterativeSolver",
+    "IterateResult",
+    "IterationState",
+    "iterate",
+    "NonFiniteIteration",
     "AbstractBatchSource",
     "ArrayBatches",
     "ArrayBatchState",

@@ -1,5 +1,6 @@
-"""SIGKILL a real training process at random moments, restart it with the same command, and
-check that the final parameters are bitwise identical to an uninterrupted run."""
+"""SIGKILL a real training process (`fit`) or iteration (`iterate`) at a random moment,
+restart it with the same command, and check that the final state is bitwise identical to an
+uninterrupted run."""
 
 import os
 import random
@@ -12,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).with_name("_resume_script.py")
 STEPS = 240
+# script -> the steps its metrics file records (fit: every log_every = 10; iterate: each)
+SCRIPTS = {"_resume_script.py": list(range(10, STEPS + 1, 10)),
+           "_iterate_script.py": list(range(1, STEPS + 1))}
 
 
-def _command(ckpt: Path, out: Path, sleep: float) -> list[str]:
-    return [sys.executable, str(SCRIPT), str(ckpt), str(out), str(STEPS), str(sleep)]
+def _command(script: str, ckpt: Path, out: Path, sleep: float) -> list[str]:
+    return [sys.executable, str(Path(__file__).with_name(script)), str(ckpt), str(out),
+            str(STEPS), str(sleep)]
 
 
 def _env() -> dict:
@@ -25,17 +29,18 @@ def _env() -> dict:
 
 
 @pytest.mark.slow
-def test_sigkill_and_resume_is_bitwise_identical(tmp_path):
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_sigkill_and_resume_is_bitwise_identical(tmp_path, script):
     # Uninterrupted reference run (same program, no sleep).
     ref_out = tmp_path / "ref.npz"
-    subprocess.run(_command(tmp_path / "ref_ckpt", ref_out, 0.0), check=True, env=_env(),
+    subprocess.run(_command(script, tmp_path / "ref_ckpt", ref_out, 0.0), check=True, env=_env(),
                    capture_output=True, timeout=300)
 
     ckpt, out = tmp_path / "ckpt", tmp_path / "out.npz"
     rng = random.Random(1234)
     kills = 0
     for _ in range(1):  # one kill at a random moment (more cost a process start each)
-        proc = subprocess.Popen(_command(ckpt, out, 0.004), env=_env(),
+        proc = subprocess.Popen(_command(script, ckpt, out, 0.004), env=_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # Wait for training to be under way (a metrics line exists), then kill at a random
         # moment: mid-chunk, mid-checkpoint-write, anywhere.
@@ -54,7 +59,7 @@ def test_sigkill_and_resume_is_bitwise_identical(tmp_path):
     assert kills >= 1, "the run finished before it could be killed; make it longer"
     assert not out.exists()
 
-    final = subprocess.run(_command(ckpt, out, 0.0), env=_env(), capture_output=True,
+    final = subprocess.run(_command(script, ckpt, out, 0.0), env=_env(), capture_output=True,
                            text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert "resuming from checkpoint at step" in final.stderr + final.stdout
@@ -72,4 +77,4 @@ def test_sigkill_and_resume_is_bitwise_identical(tmp_path):
     assert [p.name for p in ckpt.iterdir() if p.name.endswith(".tmp")] == []
     steps = [int(line.split('"step": ')[1].split(",")[0])
              for line in (ckpt / "metrics.jsonl").read_text().splitlines()]
-    assert steps == list(range(10, STEPS + 1, 10))
+    assert steps == SCRIPTS[script]
