@@ -24,8 +24,8 @@ the Fokker–Planck equation" (SIAM J. Math. Anal. 1998).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -34,6 +34,7 @@ import optax
 import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciopt.train import AbstractIterativeSolver, NonFiniteIteration, iterate
 from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
@@ -242,6 +243,7 @@ def jko(
     key: PRNGKeyArray,
     save_every: int | None = None,
     progress: bool = False,
+    checkpoint_dir: str | Path | None = None,
 ) -> JKOTrajectory:
     """Run `steps` JKO steps from the pool `x0` (an i.i.d. sample of mu_0) with
     log-densities `log_density0`.
@@ -259,7 +261,10 @@ def jko(
       d = 12, P = 32768 gave a symmetric KL of 0.019, P = 131072 gave 0.0018).
     - `steps`: the number of JKO steps; `save_every` (default `steps`) must divide it.
     - `key`: PRNG key for the minibatches.
-    - `progress`: print one line per step (loss, wall time).
+    - `progress`: print one line per step (loss, rate).
+    - `checkpoint_dir`: checkpoint after every step (atomically) and resume from the newest
+      checkpoint there; the steps run through `sciopt.train.iterate`, step `k` with
+      `fold_in` of `key` with `k`, so a resumed run is the uninterrupted one, bit for bit.
 
     **Returns:**
 
@@ -273,24 +278,58 @@ def jko(
     if log_rho.shape != x0.shape[:1] or not bool(jnp.all(jnp.isfinite(log_rho))):
         raise ValueError(f"log_density0 must be {x0.shape[:1]} finite log-densities; got shape "
                          f"{log_rho.shape}")
-    net, x = network, x0
-    snaps, logs, maps, losses = [x0], [log_rho], [], []
-    for k in range(steps):
-        start = time.perf_counter()
-        key, sub = jax.random.split(key)
-        init = net if method.warm_start else network
-        net, x, log_rho, loss = _train_step(init, energy, method, x, log_rho, sub)
-        if not bool(jnp.all(jnp.isfinite(x))):
-            raise FloatingPointError(f"JKO step {k + 1}: the pushed particles are not finite "
-                                     "(lower the learning rate or raise min_curvature)")
-        maps.append(net)
-        losses.append(loss)
-        if (k + 1) % every == 0:
-            snaps.append(x)
-            logs.append(log_rho)
-        if progress:
-            print(f"JKO step {k + 1}/{steps}: loss {float(loss[-1]):.6g}, "
-                  f"{time.perf_counter() - start:.2f} s", flush=True)
+    solver = _JKOSteps(energy, method, network, x0, log_rho, steps, every)
+    try:
+        out = iterate(solver, steps, key=key, chunk_size=1, checkpoint_dir=checkpoint_dir,
+                      progress="lines" if progress else "off", description="JKO")
+    except NonFiniteIteration as err:
+        raise FloatingPointError(f"JKO step {err.result.step + 1}: the pushed particles are "
+                                 f"not finite (lower the learning rate or raise "
+                                 f"min_curvature)") from err
+    state, static = out.state, eqx.partition(network, eqx.is_inexact_array)[1]
+    maps = tuple(eqx.combine(jax.tree.map(lambda m, k=k: m[k], state["maps"]), static)
+                 for k in range(steps))
     ts = method.step_size * jnp.arange(0, steps + 1, every, dtype=x0.dtype)
-    return JKOTrajectory(ts=ts, x=jnp.stack(snaps), log_density=jnp.stack(logs),
-                         maps=tuple(maps), losses=jnp.stack(losses))
+    return JKOTrajectory(ts=ts, x=state["snaps"], log_density=state["logs"], maps=maps,
+                         losses=state["losses"])
+
+
+class _JKOSteps(AbstractIterativeSolver):
+    """JKO steps as an iterative solver for `sciopt.train.iterate`. The state holds the
+    current network's arrays and pool, and, preallocated, every step's map, the snapshots
+    and the training losses (fixed shapes, so steps run under `lax.scan` and checkpoint)."""
+
+    energy: MeanFieldEnergy | None
+    method: JKO
+    network: eqx.Module
+    x0: Array
+    log_rho0: Array
+    steps: int = eqx.field(static=True)
+    every: int = eqx.field(static=True)
+
+    def init(self, key):
+        params = eqx.filter(self.network, eqx.is_inexact_array)
+        snaps = self.steps // self.every + 1
+        return {"params": params, "x": self.x0, "log_rho": self.log_rho0,
+                "k": jnp.asarray(0),
+                "maps": jax.tree.map(lambda p: jnp.zeros((self.steps, *p.shape), p.dtype),
+                                     params),
+                "snaps": jnp.zeros((snaps, *self.x0.shape), self.x0.dtype).at[0].set(self.x0),
+                "logs": jnp.zeros((snaps, *self.log_rho0.shape),
+                                  self.log_rho0.dtype).at[0].set(self.log_rho0),
+                "losses": jnp.zeros((self.steps, self.method.iterations), self.x0.dtype)}
+
+    def step(self, state, key):
+        params0, static = eqx.partition(self.network, eqx.is_inexact_array)
+        start = eqx.combine(state["params"] if self.method.warm_start else params0, static)
+        net, y, log_new, losses = _train_step(start, self.energy, self.method, state["x"],
+                                              state["log_rho"], key)
+        params, k = eqx.filter(net, eqx.is_inexact_array), state["k"]
+        snap, idx = (k + 1) % self.every == 0, (k + 1) // self.every
+        new = {"params": params, "x": y, "log_rho": log_new, "k": k + 1,
+               "maps": jax.tree.map(lambda m, p: m.at[k].set(p), state["maps"], params),
+               "snaps": state["snaps"].at[idx].set(jnp.where(snap, y, state["snaps"][idx])),
+               "logs": state["logs"].at[idx].set(jnp.where(snap, log_new,
+                                                           state["logs"][idx])),
+               "losses": state["losses"].at[k].set(losses.astype(state["losses"].dtype))}
+        return new, {"loss": losses[-1]}
