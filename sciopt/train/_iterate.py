@@ -149,8 +149,8 @@ def iterate(
     **Arguments:**
 
     - `solver`: an `AbstractIterativeSolver`.
-    - `num_steps`: the step to run up to; `key`: PRNG key (`init` gets one half; step `s`
-      gets `fold_in` of the other with `s`).
+    - `num_steps`: the step to run up to; `key`: PRNG key (step `s` gets
+      `fold_in(key, s)`; `init` gets `split(key)[0]`).
     - `chunk_size`: steps per compiled `lax.scan` chunk; between chunks the host reports
       progress, writes metrics, checkpoints and calls `on_chunk(state, step)`.
     - `checkpoint_dir`: checkpoints after every chunk (atomic; the newest
@@ -173,7 +173,9 @@ def iterate(
     if not isinstance(solver, AbstractIterativeSolver):
         raise ValueError(f"solver must be a sciopt.train.AbstractIterativeSolver; got "
                          f"{type(solver).__name__}")
-    init_key, step_key = jax.random.split(_raw_key(key))
+    # step s gets fold_in(key, s) (the keys TENG's steps always had); init another stream
+    step_key = _raw_key(key)
+    init_key = jax.random.split(step_key)[0]
     carry = IterationState(solver.init(init_key), step_key, jnp.asarray(0))
     _, metrics_shape = eqx.filter_eval_shape(solver.step, carry.state, step_key)
     if not isinstance(metrics_shape, dict) or not metrics_shape or any(
