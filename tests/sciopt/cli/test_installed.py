@@ -3,6 +3,7 @@ used from an empty folder, lists every suite and runs one."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,19 @@ SUITES = {"data", "derivatives", "inverse", "kernels", "pdes", "quick", "train",
 
 @pytest.mark.slow
 def test_a_plain_install_lists_and_runs_suites_from_an_empty_folder(tmp_path):
-    target, work = tmp_path / "site", tmp_path / "empty"
+    target, work, source = tmp_path / "site", tmp_path / "empty", tmp_path / "source"
     work.mkdir()
-    # --no-deps: the dependencies are this environment's; the package itself is copied
-    # (built as a wheel), not linked to the source tree
+    # Build from a copy of the sources, so the build leaves nothing in the checkout (and
+    # no stale build/ there can leak into the wheel)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for name in ("sciopt", "operators", "pinns", "flows"):
+        shutil.copytree(ROOT / name, source / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    # --no-deps: the dependencies are this environment's; the package itself is installed
+    # as a wheel, not linked to the source tree
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", str(target), str(ROOT)], check=True, timeout=300)
+                    "--target", str(target), str(source)], check=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": str(target)}
 
     def sciopt(*argv):
