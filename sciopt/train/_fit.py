@@ -227,6 +227,28 @@ def _truncate_metrics(path: Path, step: int) -> None:
         f.write("".join(k + "\n" for k in kept))
 
 
+def resume_state(ckpt_dir: Path | None, resume: bool, like: PyTree, num_steps: int
+                 ) -> tuple[int | None, PyTree]:
+    """`(resumed step or None, state)`: the newest checkpoint in `ckpt_dir` loaded into the
+    structure of `like` (stale temporaries removed first), or `like` itself. Refuses a
+    directory with checkpoints when `resume=False`, and a checkpoint beyond `num_steps`."""
+    if ckpt_dir is None:
+        return None, like
+    remove_stale_temporaries(ckpt_dir)
+    if list_checkpoints(ckpt_dir) and not resume:
+        raise ValueError(f"{ckpt_dir} already holds checkpoints and resume=False; pass "
+                         f"resume=True to continue, or choose an empty directory")
+    latest = latest_checkpoint(ckpt_dir) if resume else None
+    if latest is None:
+        return None, like
+    step, state, _ = load_checkpoint(latest, like)
+    if step > num_steps:
+        raise ValueError(f"the checkpoint {latest} is at step {step}, beyond "
+                         f"num_steps={num_steps}; raise num_steps or use another "
+                         f"checkpoint_dir")
+    return step, state
+
+
 def _next_boundary(step: int, num_steps: int, chunk_size: int, every: int | None) -> int:
     nxt = (step // chunk_size + 1) * chunk_size
     if every is not None:
@@ -364,21 +386,9 @@ def fit(
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     metrics_file = (Path(metrics_path) if metrics_path is not None
                     else (ckpt_dir / "metrics.jsonl" if ckpt_dir is not None else None))
-    resumed_from = None
-    if ckpt_dir is not None:
-        remove_stale_temporaries(ckpt_dir)
-        if list_checkpoints(ckpt_dir) and not resume:
-            raise ValueError(f"{ckpt_dir} already holds checkpoints and resume=False; pass "
-                             f"resume=True to continue, or choose an empty directory")
-        latest = latest_checkpoint(ckpt_dir) if resume else None
-        if latest is not None:
-            resumed_from, state, _ = load_checkpoint(latest, state)
-            if resumed_from > num_steps:
-                raise ValueError(f"the checkpoint {latest} is at step {resumed_from}, beyond "
-                                 f"num_steps={num_steps}; raise num_steps or use another "
-                                 f"checkpoint_dir")
-            if mesh is not None:
-                state = _replicate(state, mesh)
+    resumed_from, state = resume_state(ckpt_dir, resume, state, num_steps)
+    if resumed_from is not None and mesh is not None:
+        state = _replicate(state, mesh)
     if metrics_file is not None:
         # Records past the starting step came from a run that was killed after them.
         _truncate_metrics(metrics_file, int(state.step))

@@ -24,14 +24,10 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from ..validate import one_of, positive_int
 from ._checkpoint import (
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
     prune_checkpoints,
-    remove_stale_temporaries,
     save_checkpoint,
 )
-from ._fit import _all_finite, _next_boundary, _raw_key, _truncate_metrics
+from ._fit import _all_finite, _next_boundary, _raw_key, _truncate_metrics, resume_state
 from ._progress import ProgressReporter
 
 
@@ -188,19 +184,7 @@ def iterate(
     metrics_file = (None if metrics_path is False else Path(metrics_path)
                     if metrics_path is not None
                     else (ckpt_dir / "metrics.jsonl" if ckpt_dir is not None else None))
-    resumed_from = None
-    if ckpt_dir is not None:
-        remove_stale_temporaries(ckpt_dir)
-        if list_checkpoints(ckpt_dir) and not resume:
-            raise ValueError(f"{ckpt_dir} already holds checkpoints and resume=False; pass "
-                             f"resume=True to continue, or choose an empty directory")
-        latest = latest_checkpoint(ckpt_dir) if resume else None
-        if latest is not None:
-            resumed_from, carry, _ = load_checkpoint(latest, carry)
-            if resumed_from > num_steps:
-                raise ValueError(f"the checkpoint {latest} is at step {resumed_from}, beyond "
-                                 f"num_steps={num_steps}; raise num_steps or use another "
-                                 f"checkpoint_dir")
+    resumed_from, carry = resume_state(ckpt_dir, resume, carry, num_steps)
     if metrics_file is not None:
         _truncate_metrics(metrics_file, int(carry.step))
 
