@@ -6,8 +6,15 @@ variational WGF on particles).
 
 `sciopt` is the core; `flows` imports it and never `operators` or `pinns`."""
 
+from ._closed_forms import barenblatt as barenblatt
+from ._closed_forms import barenblatt_second_moment as barenblatt_second_moment
+from ._closed_forms import ornstein_uhlenbeck_law as ornstein_uhlenbeck_law
 from ._convex import ICNN as ICNN
 from ._convex import ConvexGradientNet as ConvexGradientNet
+from ._energy import BlobInternalEnergy as BlobInternalEnergy
+from ._energy import MeanFieldEnergy as MeanFieldEnergy
+from ._fictitious_play import EntropicFictitiousPlay as EntropicFictitiousPlay
+from ._fictitious_play import fictitious_play as fictitious_play
 from ._geometry import AbstractGeometry as AbstractGeometry
 from ._geometry import Geometry as Geometry
 from ._geometry import PointCloud as PointCloud
@@ -15,16 +22,9 @@ from ._geometry import SqEuclidean as SqEuclidean
 from ._jko import JKO as JKO
 from ._jko import JKOTrajectory as JKOTrajectory
 from ._jko import jko as jko
-from ._langevin import BlobInternalEnergy as BlobInternalEnergy
-from ._langevin import EntropicFictitiousPlay as EntropicFictitiousPlay
-from ._langevin import MeanFieldEnergy as MeanFieldEnergy
 from ._langevin import MeanFieldLangevin as MeanFieldLangevin
 from ._langevin import UnderdampedMeanFieldLangevin as UnderdampedMeanFieldLangevin
-from ._langevin import barenblatt as barenblatt
-from ._langevin import barenblatt_second_moment as barenblatt_second_moment
-from ._langevin import fictitious_play as fictitious_play
 from ._langevin import langevin as langevin
-from ._langevin import ornstein_uhlenbeck_law as ornstein_uhlenbeck_law
 from ._light_sb import LightSB as LightSB
 from ._light_sb import bw2_uvp as bw2_uvp
 from ._light_sb import gaussian_bridge_conditional as gaussian_bridge_conditional

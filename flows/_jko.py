@@ -38,7 +38,7 @@ from sciopt.train import AbstractIterativeSolver, NonFiniteIteration, iterate
 from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
-from ._langevin import MeanFieldEnergy
+from ._energy import MeanFieldEnergy
 from ._particles import check_function, check_particles, check_schedule
 
 

@@ -38,8 +38,8 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
+from ._energy import MeanFieldEnergy
 from ._jko import check_scheme
-from ._langevin import MeanFieldEnergy
 from ._particles import check_particles, check_schedule
 
 

@@ -8,16 +8,16 @@ in time, for stiff evolution problems), `relative_error` against the reference;
 `TENG` (time-evolving natural gradient) for accuracy in time-dependent problems.
 """
 
+from ._evaluate import predict_on_reference as predict_on_reference
+from ._evaluate import relative_error as relative_error
+from ._formulation import Formulation as Formulation
+from ._formulation import formulation as formulation
+from ._formulation import pinn_for as pinn_for
 from ._lagrangian import LagrangianPINN as LagrangianPINN
 from ._lagrangian import characteristic_grid as characteristic_grid
 from ._lagrangian import lpinn_for as lpinn_for
 from ._lagrangian import lpinn_loss as lpinn_loss
-from ._loss import Formulation as Formulation
-from ._loss import formulation as formulation
-from ._loss import pinn_for as pinn_for
 from ._loss import pinn_loss as pinn_loss
-from ._loss import predict_on_reference as predict_on_reference
-from ._loss import relative_error as relative_error
 from ._marching import MarchingPINN as MarchingPINN
 from ._marching import MarchingResult as MarchingResult
 from ._marching import train_pinn_marching as train_pinn_marching

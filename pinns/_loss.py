@@ -10,7 +10,6 @@ residual-based adaptive sampling for PINNs", CMAME 403 (2023); Wang, Sankaran & 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -23,45 +22,10 @@ from sciopt import problems
 from sciopt.optim import Residuals, SumOfSquares
 from sciopt.validate import one_of, positive_int
 
+from ._formulation import formulation
 from ._model import PINN
 
 Loss = Callable[[PINN, Any, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
-
-
-# A problem's pointwise form, as this package uses it (defined in the core, built by each
-# problem's `pointwise_form()`).
-Formulation = problems.PointwiseForm
-
-
-def formulation(problem: problems.AbstractProblem) -> Formulation:
-    """The PINN formulation of a registered problem (its `pointwise_form()`); `ValueError`
-    names what is missing and which problems have one."""
-    f = problem.pointwise_form()
-    if f is None:
-        supported = [n for n in problems.names() if problems.get(n).pointwise_form()]
-        raise ValueError(f"{type(problem).__name__} has no PINN formulation yet (a PINN needs "
-                         f"a pointwise residual and initial/boundary data); supported "
-                         f"problems: {', '.join(supported)}")
-    return f
-
-
-def pinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int = 4,
-             activation: str = "tanh", periodic_modes: int = 4,
-             fourier_features: tuple[int, float] | None = None,
-             hard_boundary: bool = False, key: PRNGKeyArray) -> PINN:
-    """A `PINN` with the problem's input size and an exact periodic embedding of its
-    periodic axes. `hard_boundary=True` (problems on a ball with zero boundary data, e.g.
-    the high-dimensional two-body problems) builds `u = 0` on the sphere into the network."""
-    f = formulation(problem)
-    envelope = None
-    if hard_boundary:
-        if f.ball is None:
-            raise ValueError("hard_boundary applies to problems on a ball with zero boundary "
-                             "data (poisson_highdim, sine_gordon_highdim)")
-        envelope = f.ball
-    return PINN(f.in_size, width=width, depth=depth, activation=activation,
-                periodic=f.periodic, periodic_modes=periodic_modes,
-                fourier_features=fourier_features, envelope=envelope, key=key)
 
 
 def _check_points(points, size: int, what: str) -> Array:
@@ -242,59 +206,3 @@ def pinn_loss(
         return out
 
     return SumOfSquares(groups, weights)
-
-
-def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,
-                         resolution: int = 128, num_times: int = 21,
-                         oversample: int | None = None) -> problems.ReferenceRun:
-    """The model on the grid of `problems.run_reference` (space-time for evolution problems,
-    nodes for 2D steady ones, the `(x_1, x_2)` slice in high dimension), packed as a
-    `ReferenceRun` whose `u` is the prediction and `exact` the reference.
-
-    `oversample`: the reference is solved on a grid `oversample` times finer and read at
-    every `oversample`-th point, so that its own error does not enter the comparison.
-    Default 8 for 1D evolution problems without a closed form (the 128-point spectral
-    solution of Allen–Cahn at eps = 1e-4 is itself 7e-3 away from the converged one; at
-    1024 points, 2e-5), 1 otherwise."""
-    evolution_1d = problem.domain.dim == 1 and hasattr(problem, "t_final")
-    if oversample is None:
-        oversample = 8 if evolution_1d and not hasattr(problem, "solution") else 1
-    if positive_int("oversample", oversample) > 1 and not evolution_1d:
-        raise ValueError(f"oversample applies to 1D evolution problems; got "
-                         f"{type(problem).__name__}")
-    run = problems.run_reference(problem, resolution * oversample, num_times=num_times)
-    ref = run.exact if run.exact is not None else run.u
-    if oversample > 1:
-        run = dataclasses.replace(run, coords={"x": run.coords["x"][::oversample]})
-        ref = ref[:, ::oversample]
-    if run.kind == "time_1d":
-        xx, tt = np.meshgrid(run.coords["x"], run.t, indexing="xy")
-        z = np.stack([xx.ravel(), tt.ravel()], 1)
-    elif run.kind == "time_2d":
-        tt, xx, yy = np.meshgrid(run.t, run.coords["x"], run.coords["y"], indexing="ij")
-        z = np.stack([xx.ravel(), yy.ravel(), tt.ravel()], 1)
-    else:
-        xx, yy = np.meshgrid(run.coords["x"], run.coords["y"], indexing="ij")
-        z = np.zeros((xx.size, problem.domain.dim))
-        z[:, 0], z[:, 1] = xx.ravel(), yy.ravel()
-    pred = np.asarray(jax.vmap(model)(jnp.asarray(z))).reshape(xx.shape)
-    if run.kind == "slice":
-        pred = np.where(np.isnan(ref), np.nan, pred)
-    return problems.ReferenceRun(run.kind, run.coords, run.t, pred, ref)
-
-
-def relative_error(problem: problems.AbstractProblem, model: PINN, *, resolution: int = 128,
-                   num_times: int = 21, points: int = 4096,
-                   oversample: int | None = None) -> float:
-    """Relative L2 error of `model` against the problem's reference: on the reference's
-    space-time grid (evolution; the reference solved `oversample` times finer, see
-    `predict_on_reference`), on its nodes (2D steady), or at `points` random interior
-    points against the exact solution (high-dimensional problems)."""
-    formulation(problem)
-    if problem.domain.dim > 2:
-        pts = problem.domain.sample_interior(points, key=jax.random.key(1))
-        exact = jax.vmap(problem.solution)(pts)
-        pred = jax.vmap(model)(pts)
-        return float(jnp.linalg.norm(pred - exact) / jnp.linalg.norm(exact))
-    return predict_on_reference(problem, model, resolution=resolution,
-                                num_times=num_times, oversample=oversample).relative_l2_error

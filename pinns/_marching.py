@@ -26,7 +26,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciopt import problems
 from sciopt.validate import positive_int
 
-from ._loss import formulation
+from ._formulation import formulation
 from ._model import PINN
 from ._train import train_pinn
 

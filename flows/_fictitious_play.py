@@ -1,0 +1,137 @@
+"""Entropic fictitious play for mean-field free energies (Chen, Ren & Wang, JMLR 2023): the
+best response to the frozen field, sampled by overdamped Langevin dynamics, mixed in."""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciopt.validate import positive_float, positive_int, real
+
+from ._energy import MeanFieldEnergy
+from ._langevin import MeanFieldLangevin, _check_dt, _solve
+from ._particles import (
+    ParticleTrajectory,
+    check_particles,
+    check_schedule,
+)
+
+
+class EntropicFictitiousPlay(eqx.Module):
+    """Entropic fictitious play for the mean-field free energy `F(mu) + lambda Ent(mu)`:
+
+        mu_{k+1} = (1 - alpha) mu_k + alpha Gibbs(mu_k),
+        Gibbs(mu) ∝ exp(-(dF/dmu)(mu)(x) / lambda),
+
+    the best response to the frozen field of mu_k mixed in with weight alpha. With
+    particles, the best response is sampled by overdamped Langevin dynamics in the frozen
+    potential `(dF/dmu)(mu_k)` (started from the current particles, run for
+    `inner_steps * dt`), and the mixture is exact in law: a random fraction alpha of the
+    particles is replaced by their best-response samples.
+
+    **Arguments:**
+
+    - `temperature`: lambda > 0.
+    - `dt`, `inner_steps`: the inner Langevin step and the number of steps (the inner time
+      should cover a few relaxation times of the frozen potential).
+    - `mixing`: alpha in (0, 1].
+    - `solver`: the inner diffrax solver (default `diffrax.ShARK()`).
+
+    Reference: Chen, Ren & Wang, "Entropic fictitious play for mean field optimization
+    problem" (JMLR 2023).
+    """
+
+    temperature: Float[Array, ""]
+    dt: float = eqx.field(static=True)  # with inner_steps, fixes the inner step count
+    inner_steps: int = eqx.field(static=True)
+    mixing: float = eqx.field(static=True)  # fixes how many particles are replaced
+    solver: diffrax.AbstractSolver
+
+    def __init__(self, temperature: float, dt: float, inner_steps: int = 50,
+                 mixing: float = 0.1, solver: diffrax.AbstractSolver | None = None):
+        self.temperature = real("temperature", temperature)
+        self.dt = positive_float("dt", dt)
+        self.inner_steps = positive_int("inner_steps", inner_steps)
+        self.mixing = positive_float("mixing", mixing)
+        if self.mixing > 1:
+            raise ValueError(f"mixing must lie in (0, 1]; got {mixing}")
+        self.solver = diffrax.ShARK() if solver is None else solver
+
+
+class _FrozenField(eqx.Module):
+    """The force `-grad (dF/dmu)(mu)` of a fixed particle measure `mu`, at any points."""
+
+    energy: MeanFieldEnergy
+    cloud: Array
+
+    def force(self, y):
+        return self.energy.field_force(y, self.cloud)
+
+
+@eqx.filter_jit
+def _play(energy, method, x0, key, snapshots, every):
+    n = x0.shape[0]
+    replaced = max(1, round(method.mixing * n))
+    inner = MeanFieldLangevin(method.temperature, method.dt, method.solver)
+    t1 = method.dt * method.inner_steps
+    ts = jnp.array([t1], x0.dtype)
+
+    def iteration(x, k):
+        k_bm, k_pick = jax.random.split(k)
+        best, _ = _solve(_FrozenField(energy, x), inner, x, None, t1, method.inner_steps, ts,
+                         k_bm)
+        idx = jax.random.permutation(k_pick, n)[:replaced]
+        return x.at[idx].set(best[-1][idx]), None
+
+    def block(x, k):
+        x, _ = jax.lax.scan(iteration, x, jax.random.split(k, every))
+        return x, x
+
+    _, xs = jax.lax.scan(block, x0, jax.random.split(key, snapshots))
+    return jnp.concatenate([x0[None], xs])
+
+
+def fictitious_play(
+    energy: MeanFieldEnergy,
+    method: EntropicFictitiousPlay,
+    x0: Float[Array, "N d"],
+    *,
+    iterations: int,
+    key: PRNGKeyArray,
+    save_every: int | None = None,
+) -> ParticleTrajectory:
+    """Run `iterations` outer iterations of entropic fictitious play from the particles
+    `x0`.
+
+    **Arguments:**
+
+    - `energy`: a `MeanFieldEnergy` with a potential and/or an interaction (a general
+      `functional` has no first variation at new points and is rejected).
+    - `method`: an `EntropicFictitiousPlay`.
+    - `x0`: `[N, d]` initial particles.
+    - `iterations`, `save_every`: outer iterations and the snapshot interval (dividing it).
+    - `key`: PRNG key.
+
+    **Returns:**
+
+    A `ParticleTrajectory` whose `ts` are outer-iteration counts.
+
+    Reference: Chen, Ren & Wang (JMLR 2023).
+    """
+    if not isinstance(energy, MeanFieldEnergy):
+        raise ValueError(f"energy must be a flows.MeanFieldEnergy; got {type(energy).__name__}")
+    if energy.functional is not None:
+        raise ValueError("fictitious_play needs the first variation of F at any point: give "
+                         "a potential and/or an interaction, not a particle functional")
+    if not isinstance(method, EntropicFictitiousPlay):
+        raise ValueError(f"method must be a flows.EntropicFictitiousPlay; got "
+                         f"{type(method).__name__}")
+    iterations, every = check_schedule(iterations, save_every)
+    x0 = check_particles("x0", x0)
+    energy.check(x0)
+    _check_dt(energy, method.dt, x0)
+    xs = _play(energy, method, x0, key, iterations // every, every)
+    return ParticleTrajectory(ts=jnp.arange(0, iterations + 1, every), x=xs)
