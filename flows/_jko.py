@@ -34,12 +34,13 @@ import optax
 import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.train import AbstractIterativeSolver, NonFiniteIteration, iterate
+from sciopt.train import NonFiniteIteration, iterate
 from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
 from ._particles import check_function, check_particles, check_schedule
+from ._schemes import SchemeSteps
 
 
 class JKO(eqx.Module):
@@ -278,7 +279,8 @@ def jko(
     if log_rho.shape != x0.shape[:1] or not bool(jnp.all(jnp.isfinite(log_rho))):
         raise ValueError(f"log_density0 must be {x0.shape[:1]} finite log-densities; got shape "
                          f"{log_rho.shape}")
-    solver = _JKOSteps(energy, method, network, x0, log_rho, steps, every)
+    solver = SchemeSteps(_jko_train, energy, method, (network,), (x0, log_rho), steps, every,
+                         method.iterations, method.warm_start)
     try:
         out = iterate(solver, steps, key=key, chunk_size=1, checkpoint_dir=checkpoint_dir,
                       progress="lines" if progress else "off", description="JKO")
@@ -286,50 +288,14 @@ def jko(
         raise FloatingPointError(f"JKO step {err.result.step + 1}: the pushed particles are "
                                  f"not finite (lower the learning rate or raise "
                                  f"min_curvature)") from err
-    state, static = out.state, eqx.partition(network, eqx.is_inexact_array)[1]
-    maps = tuple(eqx.combine(jax.tree.map(lambda m, k=k: m[k], state["maps"]), static)
-                 for k in range(steps))
+    x, log_density = solver.snapshots(out.state)
+    maps = tuple(nets[0] for nets in solver.networks(out.state))
     ts = method.step_size * jnp.arange(0, steps + 1, every, dtype=x0.dtype)
-    return JKOTrajectory(ts=ts, x=state["snaps"], log_density=state["logs"], maps=maps,
-                         losses=state["losses"])
+    return JKOTrajectory(ts=ts, x=x, log_density=log_density, maps=maps,
+                         losses=out.state["losses"])
 
 
-class _JKOSteps(AbstractIterativeSolver):
-    """JKO steps as an iterative solver for `sciopt.train.iterate`. The state holds the
-    current network's arrays and pool, and, preallocated, every step's map, the snapshots
-    and the training losses (fixed shapes, so steps run under `lax.scan` and checkpoint)."""
-
-    energy: MeanFieldEnergy | None
-    method: JKO
-    network: eqx.Module
-    x0: Array
-    log_rho0: Array
-    steps: int = eqx.field(static=True)
-    every: int = eqx.field(static=True)
-
-    def init(self, key):
-        params = eqx.filter(self.network, eqx.is_inexact_array)
-        snaps = self.steps // self.every + 1
-        return {"params": params, "x": self.x0, "log_rho": self.log_rho0,
-                "k": jnp.asarray(0),
-                "maps": jax.tree.map(lambda p: jnp.zeros((self.steps, *p.shape), p.dtype),
-                                     params),
-                "snaps": jnp.zeros((snaps, *self.x0.shape), self.x0.dtype).at[0].set(self.x0),
-                "logs": jnp.zeros((snaps, *self.log_rho0.shape),
-                                  self.log_rho0.dtype).at[0].set(self.log_rho0),
-                "losses": jnp.zeros((self.steps, self.method.iterations), self.x0.dtype)}
-
-    def step(self, state, key):
-        params0, static = eqx.partition(self.network, eqx.is_inexact_array)
-        start = eqx.combine(state["params"] if self.method.warm_start else params0, static)
-        net, y, log_new, losses = _train_step(start, self.energy, self.method, state["x"],
-                                              state["log_rho"], key)
-        params, k = eqx.filter(net, eqx.is_inexact_array), state["k"]
-        snap, idx = (k + 1) % self.every == 0, (k + 1) // self.every
-        new = {"params": params, "x": y, "log_rho": log_new, "k": k + 1,
-               "maps": jax.tree.map(lambda m, p: m.at[k].set(p), state["maps"], params),
-               "snaps": state["snaps"].at[idx].set(jnp.where(snap, y, state["snaps"][idx])),
-               "logs": state["logs"].at[idx].set(jnp.where(snap, log_new,
-                                                           state["logs"][idx])),
-               "losses": state["losses"].at[k].set(losses.astype(state["losses"].dtype))}
-        return new, {"loss": losses[-1]}
+def _jko_train(models, pool, energy, method, key):
+    """One JKO step for `SchemeSteps`: the network, the pushed pool and log-densities."""
+    net, y, log_new, losses = _train_step(models[0], energy, method, *pool, key)
+    return (net,), (y, log_new), losses

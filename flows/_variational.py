@@ -26,8 +26,8 @@ Reference: Fan, Taghvaei & Chen, "Variational Wasserstein gradient flow" (ICML 2
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -35,12 +35,14 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciopt.train import NonFiniteIteration, iterate
 from sciopt.validate import positive_float, positive_int
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
 from ._jko import check_scheme
 from ._particles import check_particles, check_schedule
+from ._schemes import SchemeSteps
 
 
 def porous_medium_conjugate(m: float) -> Callable[[Array], Array]:
@@ -225,6 +227,7 @@ def variational_wgf(
     critic: Callable | None = None,
     save_every: int | None = None,
     progress: bool = False,
+    checkpoint_dir: str | Path | None = None,
 ) -> VariationalTrajectory:
     """Run `steps` variational JKO steps on the particles `x0` (samples of mu_0).
 
@@ -239,6 +242,8 @@ def variational_wgf(
     - `key`: PRNG key; `critic`: the initial dual function, an equinox module
       `x [d] -> scalar` (default an MLP of width 64, depth 2, softplus activations).
     - `progress`: print one line per step.
+    - `checkpoint_dir`: checkpoint after every step and resume from the newest there (the
+      steps run through `sciopt.train.iterate`, bit for bit as uninterrupted).
 
     **Returns:**
 
@@ -256,22 +261,23 @@ def variational_wgf(
     if critic is None:
         critic = eqx.nn.MLP(d, "scalar", 64, 2, activation=jax.nn.softplus, key=sub,
                             dtype=x.dtype)
-    net, snaps, maps, critics, losses = network, [x], [], [], []
-    for k in range(steps):
-        start = time.perf_counter()
-        key, sub = jax.random.split(key)
-        net, critic, x, loss = _train_step(net, critic, energy, method, x, sub)
-        if not bool(jnp.all(jnp.isfinite(x))):
-            raise FloatingPointError(f"variational WGF step {k + 1}: the particles are not "
-                                     "finite (lower the learning rates)")
-        maps.append(net)
-        critics.append(critic)
-        losses.append(loss)
-        if (k + 1) % every == 0:
-            snaps.append(x)
-        if progress:
-            print(f"variational WGF step {k + 1}/{steps}: saddle value {float(loss[-1]):.6g}, "
-                  f"{time.perf_counter() - start:.2f} s", flush=True)
+    solver = SchemeSteps(_variational_train, energy, method, (network, critic), (x,), steps,
+                         every, method.iterations, True)
+    try:
+        out = iterate(solver, steps, key=key, chunk_size=1, checkpoint_dir=checkpoint_dir,
+                      progress="lines" if progress else "off", description="variational WGF")
+    except NonFiniteIteration as err:
+        raise FloatingPointError(f"variational WGF step {err.result.step + 1}: the particles "
+                                 f"are not finite (lower the learning rates)") from err
+    (snaps,) = solver.snapshots(out.state)
+    nets = solver.networks(out.state)
     ts = method.step_size * jnp.arange(0, steps + 1, every, dtype=x.dtype)
-    return VariationalTrajectory(ts=ts, x=jnp.stack(snaps), maps=tuple(maps),
-                                 critics=tuple(critics), losses=jnp.stack(losses))
+    return VariationalTrajectory(ts=ts, x=snaps, maps=tuple(n[0] for n in nets),
+                                 critics=tuple(n[1] for n in nets),
+                                 losses=out.state["losses"])
+
+
+def _variational_train(models, pool, energy, method, key):
+    """One variational step for `SchemeSteps`: the map, the critic and the pushed pool."""
+    net, critic, x, losses = _train_step(*models, energy, method, *pool, key)
+    return (net, critic), (x,), losses
