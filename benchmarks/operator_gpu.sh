@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU configuration of `sciopt bench operator` (GPU_MODELS, GPU_SCHEDULE, GPU_OVERRIDES
-# in operators/_bench/operator.py) on one GPU, as parallel `--only "<data set> <model>"` parts merged
+# The GPU configuration of `sciopt bench operator` (operators.tuned_config(..., target="gpu"),
+# docs/methods/operators.md "Tuned configurations") on one GPU, as parallel `--only "<data set> <model>"` parts merged
 # into one table at the end. One small operator model leaves much of a GPU idle between
 # kernel launches, so several training processes share it (with 10 parts on an H200,
 # nvidia-smi read 100 % utilisation; serial runs were not timed against it).

@@ -9,8 +9,15 @@ through ever longer rollouts. `operator_pairs` takes input/output pairs from a
 `error_spectrum` shows which wavenumbers a model gets wrong;
 every model follows `AbstractOperator` (`check_compatible`, `predict`, `grid_model`);
 `model_spec` / `build_model` make one by name, `save_model` / `load_model` store it.
+The recipe `train_and_evaluate` / `save_run` trains, scores and records a model from a
+`TrainingConfig`; `DATASETS` and `tuned_config` hold the benchmark data sets and the tuned
+configuration of every model on them (CPU, GPU, quick).
 """
 
+from ._configs import DATASETS as DATASETS
+from ._configs import OperatorDataset as OperatorDataset
+from ._configs import TrainingConfig as TrainingConfig
+from ._configs import tuned_config as tuned_config
 from ._data import OperatorData as OperatorData
 from ._data import operator_pairs as operator_pairs
 from ._data import rollout_pairs as rollout_pairs
@@ -33,6 +40,9 @@ from ._normalize import normalized as normalized
 from ._protocol import AbstractGridOperator as AbstractGridOperator
 from ._protocol import AbstractOperator as AbstractOperator
 from ._protocol import AbstractPointOperator as AbstractPointOperator
+from ._recipe import OperatorRun as OperatorRun
+from ._recipe import save_run as save_run
+from ._recipe import train_and_evaluate as train_and_evaluate
 from ._spectrum import error_spectrum as error_spectrum
 from ._spectrum import shell_spectrum as shell_spectrum
 from ._surrogate import OperatorVectorField as OperatorVectorField
@@ -47,6 +57,13 @@ from ._train import train_operator as train_operator
 from ._train import train_rollout_curriculum as train_rollout_curriculum
 
 __all__ = [
+    "train_and_evaluate",
+    "save_run",
+    "OperatorRun",
+    "tuned_config",
+    "TrainingConfig",
+    "OperatorDataset",
+    "DATASETS",
     "AbstractGridOperator",
     "AbstractOperator",
     "AbstractPointOperator",

@@ -6,8 +6,6 @@ the core CLI never imports `operators`."""
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 NAME = "train-operator"
@@ -18,6 +16,7 @@ EPILOG = ("examples:\n"
           "--seed 0 --out data/burgers.h5\n"
           "  sciopt train-operator fno --data data/burgers.h5 --train 1000 --test 200 "
           "--steps 5000\n"
+          "  sciopt train-operator dymixop --dataset burgers_128   # the tuned CPU case\n"
           "  sciopt train-operator dymixop --data data/darcy.h5 --option hidden=32 "
           "--option modes=12\n"
           "  sciopt train-operator deeponet --data data/burgers.h5 --checkpoint-dir ckpt/don\n"
@@ -29,7 +28,18 @@ EPILOG = ("examples:\n"
 
 def configure(p) -> None:
     p.add_argument("model", help="fno, deeponet, multionet or dymixop")
-    p.add_argument("--data", required=True, help="an HDF5 file from 'sciopt data generate'")
+    p.add_argument("--data", default=None,
+                   help="an HDF5 file from 'sciopt data generate' (or --dataset)")
+    p.add_argument("--dataset", default=None,
+                   help="a benchmark data set (operators.DATASETS: burgers_128, "
+                        "burgers_1024, darcy_29, darcy_85, navier_stokes_32): its tuned "
+                        "configuration for MODEL (--target), its sizes, and its file, "
+                        "generated and cached under --data-dir unless --data is given; "
+                        "flags below override the configuration")
+    p.add_argument("--target", default="cpu", choices=["cpu", "gpu", "quick"],
+                   help="which tuned configuration --dataset takes (default cpu)")
+    p.add_argument("--data-dir", default=None,
+                   help="cache folder of --dataset files (default $SCIOPT_DATA, else data/)")
     p.add_argument("--train", type=int, default=None,
                    help="training samples, the first of the file (default 80%%)")
     p.add_argument("--test", type=int, default=None,
@@ -64,6 +74,8 @@ def configure(p) -> None:
 
 
 def run(args) -> int:
+    import dataclasses
+
     import jax
     import matplotlib
 
@@ -72,88 +84,88 @@ def run(args) -> int:
     import numpy as np
 
     import operators
-    from sciopt.bench import atomic_open
     from sciopt.cli import parse_params
     from sciopt.validate import positive_int
 
     dtype = np.float32 if args.float32 else np.float64
-    rollout_steps, stages = 1, None
-    if args.curriculum is not None:
-        stages = _stages(args.curriculum)
-        given = [flag for flag, value in (("--rollout-steps", args.rollout_steps),
-                                          ("--steps", args.steps),
-                                          ("--batch-size", args.batch_size), ("--lr", args.lr))
-                 if value is not None]
-        if given:
-            raise ValueError(f"--curriculum sets each stage's rollout steps, steps, batch "
-                             f"size and learning rate; drop {', '.join(given)}")
-    steps = args.steps if args.steps is not None else 2000
-    batch_size = args.batch_size if args.batch_size is not None else 20
-    lr = args.lr if args.lr is not None else 1e-3
-    trajectory_mode = args.rollout_steps is not None or stages is not None
+    config, dataset = _base_config(args)
+    options = {k: _value(v) for k, v in parse_params(args.option).items()}
+    stages = _stages(args.curriculum) if args.curriculum is not None else config.curriculum
+    flags = {"--rollout-steps": args.rollout_steps, "--steps": args.steps,
+             "--batch-size": args.batch_size, "--lr": args.lr}
+    given = [flag for flag, value in flags.items() if value is not None]
+    if stages and given:
+        who = ("--curriculum" if args.curriculum is not None
+               else f"the tuned configuration of {args.dataset}")
+        raise ValueError(f"{who} sets each stage's rollout steps, steps, batch size and "
+                         f"learning rate; drop {', '.join(given)}")
+    for flag, value in flags.items():
+        if value is not None and flag != "--lr":
+            positive_int(flag, value)
+    changes = {"steps": args.steps, "batch_size": args.batch_size, "learning_rate": args.lr,
+               "rollout_steps": args.rollout_steps}
+    config = dataclasses.replace(
+        config, options={**config.options, **options}, curriculum=stages and tuple(stages),
+        **{k: v for k, v in changes.items() if v is not None})
+    trajectory_mode = (config.curriculum is not None or args.rollout_steps is not None
+                       or (dataset is not None and dataset.time_stepping))
+    source = args.data
+    if source is None:
+        quick = dataset.quick_sizes if args.target == "quick" else None
+        source = dataset.file(sum(quick or dataset.sizes), data_dir=args.data_dir)
     if trajectory_mode:
-        if args.rollout_steps is not None:
-            rollout_steps = positive_int("--rollout-steps", args.rollout_steps)
         if args.input_time != 0 or args.output_time != -1:
-            raise ValueError(f"--{'curriculum' if stages else 'rollout-steps'} trains on "
-                             f"every saved time; it takes no --input-time or --output-time")
-        data = operators.rollout_pairs(args.data, steps=1).astype(dtype)
+            raise ValueError("rollout training (--rollout-steps, --curriculum or a "
+                             "time-stepping --dataset) trains on every saved time; it takes "
+                             "no --input-time or --output-time")
+        data = operators.rollout_pairs(source, steps=1).astype(dtype)
         n = data.num_samples // data.attrs["windows_per_trajectory"]  # trajectories
     else:
-        data = operators.operator_pairs(args.data, input_time=args.input_time,
+        data = operators.operator_pairs(source, input_time=args.input_time,
                                         output_time=args.output_time).astype(dtype)
         n = data.num_samples
-    n_train = positive_int("--train", args.train) if args.train is not None else int(0.8 * n)
-    n_test = positive_int("--test", args.test) if args.test is not None else n - n_train
-    if not trajectory_mode:
-        train, test = data.split(n_train, n_test)
-        fit_data = train
-    else:
-        train, test = data.split_trajectories(n_train, n_test)
-        fit_data = train if rollout_steps == 1 or stages else operators.rollout_pairs(
-            args.data, steps=rollout_steps).astype(dtype).split_trajectories(n_train, n_test)[0]
-    options = {k: _value(v) for k, v in parse_params(args.option).items()}
-    spec = operators.model_spec(args.model, train, **options)
+    sizes = None
+    if dataset is not None and args.data is None:
+        sizes = dataset.quick_sizes if args.target == "quick" else None
+        sizes = sizes or dataset.sizes
+    n_train = (positive_int("--train", args.train) if args.train is not None
+               else sizes[0] if sizes else int(0.8 * n))
+    n_test = (positive_int("--test", args.test) if args.test is not None
+              else sizes[1] if sizes else n - n_train)
+    train, test = (data.split_trajectories(n_train, n_test) if trajectory_mode
+                   else data.split(n_train, n_test))
     key_model, key_train = jax.random.split(jax.random.key(args.seed))
-    model = operators.build_model(spec, key=key_model)
-    print(f"{args.model}: {operators.count_parameters(model)} parameters; "
-          f"{n_train} train / {n_test} test "
-          f"{'trajectories' if trajectory_mode else 'samples'} on a {data.grid} grid")
-    start = time.perf_counter()
-    if stages:
-        result = operators.train_rollout_curriculum(
-            model, args.data, stages, trajectories=n_train, key=key_train,
-            checkpoint_dir=args.checkpoint_dir)
-        steps = result.step
-    else:
-        result = operators.train_operator(model, fit_data, steps=steps, key=key_train,
-                                          batch_size=batch_size, learning_rate=lr,
-                                          checkpoint_dir=args.checkpoint_dir,
-                                          rollout_steps=rollout_steps)
-    wall = time.perf_counter() - start
-    model = result.model
-    record = {"model": args.model, "spec": spec, "data": str(args.data),
-              "train_samples": n_train, "test_samples": n_test, "steps": steps,
-              "rollout_steps": rollout_steps, "curriculum": stages,
-              "parameters": operators.count_parameters(model), "train_seconds": wall,
-              "train_relative_l2": operators.evaluate(model, train),
-              "test_relative_l2": operators.evaluate(model, test),
-              "inference_seconds_per_sample": operators.inference_seconds(model, test)}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    saved = operators.save_model(out / f"{args.model}.eqx", model, spec,
-                                 {"test_relative_l2": record["test_relative_l2"]})
-    spectrum = operators.error_spectrum(model, test)
-    record["error_spectrum"] = {k: v.tolist() for k, v in spectrum.items()}
-    record["figures"] = _figures(out, args.model, model, test, np.asarray(result.losses),
-                                 spectrum)
-    with atomic_open(out / f"{args.model}.json", "w") as f:
-        json.dump(record, f, indent=2)
-    print(f"{args.model}: test relative L2 {record['test_relative_l2']:.3e} (train "
-          f"{record['train_relative_l2']:.3e}) after {steps} steps in {wall:.1f} s; "
-          f"inference {1e3 * record['inference_seconds_per_sample']:.3f} ms/sample")
-    print(f"saved {saved}, {out / (args.model + '.json')} and the figures")
+    print(f"{args.model}: {n_train} train / {n_test} test "
+          f"{'trajectories' if trajectory_mode else 'samples'} on a {data.grid} grid; "
+          f"{config.total_steps} steps")
+    result = operators.train_and_evaluate(args.model, train, test, config,
+                                          model_key=key_model, train_key=key_train,
+                                          source=source, checkpoint_dir=args.checkpoint_dir)
+    record = operators.save_run(result, test, args.out, {
+        "data": str(source), "dataset": args.dataset, "train_samples": n_train,
+        "test_samples": n_test})
+    print(f"{args.model}: {result.parameters} parameters; test relative L2 "
+          f"{result.test_relative_l2:.3e} (train {result.train_relative_l2:.3e}) after "
+          f"{result.steps} steps in {result.wall_s:.1f} s; inference "
+          f"{1e3 * result.inference_s:.3f} ms/sample")
+    print(f"saved {record['saved']}, {Path(args.out) / (args.model + '.json')} and the "
+          f"figures")
     return 0
+
+
+def _base_config(args):
+    """The configuration the flags start from: the tuned one of `--dataset` (with the
+    data set), else the defaults (2000 steps, batch 20, lr 1e-3)."""
+    import operators
+
+    if args.dataset is None:
+        if args.data is None:
+            raise ValueError("give --data FILE, or --dataset NAME (one of "
+                             f"{', '.join(operators.DATASETS)}) for a benchmark set and its "
+                             f"tuned configuration")
+        return operators.TrainingConfig({}, 2000, 20, 1e-3), None
+    config = operators.tuned_config(args.dataset, args.model, target=args.target)
+    return config, operators.DATASETS[args.dataset]
 
 
 def _stages(text: str) -> list[tuple[int, int, int, float]]:
@@ -187,56 +199,3 @@ def _value(text: str):
         except ValueError:
             raise ValueError(f"--option: cannot read {text!r} as a list of integers") from None
     return text
-
-
-def _figures(out: Path, name: str, model, test, losses, spectrum) -> list[str]:
-    import jax.numpy as jnp
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    import operators
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogy(losses)
-    ax.set_xlabel("step")
-    ax.set_ylabel("mean relative L2 (batch)")
-    ax.set_title(f"{name}: training loss")
-    fig.tight_layout()
-    curve = out / f"{name}_loss.png"
-    fig.savefig(curve, dpi=120)
-    plt.close(fig)
-
-    pred = np.asarray(operators.predict(model, jnp.asarray(test.inputs[:1]),
-                                        jnp.asarray(test.coords)))[0, 0]
-    true = test.outputs[0, 0]
-    panels = [("input", test.inputs[0, 0]), ("reference", true), ("prediction", pred),
-              ("error", pred - true)]
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    for ax, (title, field) in zip(axes, panels, strict=True):
-        if field.ndim == 1:
-            ax.plot(test.coords[:, 0], field)
-        else:
-            im = ax.imshow(field.T, origin="lower", cmap="RdBu_r" if title == "error"
-                           else "viridis")
-            fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_title(title)
-    fig.suptitle(f"{name}: first test sample")
-    fig.tight_layout()
-    sample = out / f"{name}_sample.png"
-    fig.savefig(sample, dpi=120)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.semilogy(spectrum["wavenumber"], spectrum["error"], label="test error")
-    ax.semilogy(spectrum["wavenumber"], spectrum["target"], "k--", lw=0.8, label="target")
-    if np.min(spectrum["error"]) > 0:  # the target's round-off tail would squash the error
-        ax.set_ylim(bottom=0.1 * np.min(spectrum["error"]))
-    ax.set_xlabel("wavenumber shell |k|")
-    ax.set_ylabel("rms amplitude per shell")
-    ax.set_title(f"{name}: error spectrum (operators.error_spectrum)")
-    ax.legend()
-    fig.tight_layout()
-    shells = out / f"{name}_spectrum.png"
-    fig.savefig(shells, dpi=120)
-    plt.close(fig)
-    return [str(curve), str(sample), str(shells)]

@@ -73,7 +73,8 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
                    batch_size: int = 20, learning_rate: float = 1e-3,
                    weight_decay: float = 1e-4, checkpoint_dir: str | Path | None = None,
                    progress: Any = "auto", mesh: jax.sharding.Mesh | None = None,
-                   rollout_steps: int = 1) -> FitResult:
+                   rollout_steps: int = 1,
+                   optimizer: optax.GradientTransformation | None = None) -> FitResult:
     """Train on mini-batches of `data` with the mean per-sample relative L2 loss (the FNO
     paper's), AdamW with a cosine-decayed `learning_rate`, through `sciopt.train.fit`
     (progress, checkpoints and resume, NaN guard, data-parallel over `mesh`).
@@ -84,6 +85,9 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     loss is the relative L2 of the whole `K`-step prediction, back-propagated through every
     step. A model trained on one-step pairs only can be unstable when its outputs are fed
     back (errors leave the training distribution and grow step by step).
+
+    `optimizer`, if given, replaces AdamW with `learning_rate` and `weight_decay` (e.g.
+    `TrainingConfig.optimizer()` or any optax transformation).
     """
     rollout_steps = positive_int("rollout_steps", rollout_steps)
     if rollout_steps > 1:
@@ -99,8 +103,10 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     else:
         check_compatible(model, data)
     steps = positive_int("steps", steps)
-    schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
-                                           steps, alpha=1e-2)
+    if optimizer is None:
+        schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
+                                               steps, alpha=1e-2)
+        optimizer = optax.adamw(schedule, weight_decay=weight_decay)
     coords = jnp.asarray(data.coords)
 
     def loss(m, batch, key):
@@ -112,7 +118,7 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
         return jnp.mean(relative_l2(predict(m, a, coords), u))
 
     source = ArrayBatches((data.inputs, data.outputs), min(batch_size, data.num_samples))
-    return fit(loss, model, optax.adamw(schedule, weight_decay=weight_decay), source, steps,
+    return fit(loss, model, optimizer, source, steps,
                key=key, checkpoint_dir=checkpoint_dir, progress=progress, mesh=mesh,
                description=f"{type(model).__name__}", chunk_size=min(200, steps))
 

@@ -14,15 +14,16 @@ Anchors: DGNO's table (DeepONet / MultiONet / FNO: Burgers 1.45e-2 / 5.0e-3 / 9e
 Darcy 29 x 29 6.3e-3 / 4.8e-3 / 4e-4, piecewise-constant Darcy 1.61e-2 / 1.49e-2 / 2e-4) and
 the FNO paper (Burgers s = 1024: 1.60e-2; Darcy 85 x 85: 9.8e-3).
 
-(The file is `operator.py` as the issue names the suite; suites are loaded by path under
-the name `sciopt_bench_operator`, so it never shadows the standard library's `operator`.)
+The data sets and the tuned configuration of every case are library data
+(`operators.DATASETS`, `operators.tuned_config`); each case runs the library's recipe
+(`operators.train_and_evaluate`). This suite adds the solver timing, the rollout and the
+zero-shot scores, and the report.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
@@ -35,165 +36,15 @@ from sciopt import data as sdata  # noqa: E402
 from sciopt import problems  # noqa: E402
 from sciopt.bench.plots import loss_curves, plt, save
 
-# name -> (generator arguments, (train, test) full, (train, test) quick, anchors by model)
-DATASETS = {
-    "burgers_128": ({"problem": "burgers1d_periodic", "params": {"nu": 0.1, "length": 1.0},
-                     "resolution": 128, "num_times": 2, "t_final": 1.0,
-                     "covariance": "matern"},
-                    (1000, 200), (40, 20),  # the quick run's only set
-                    {"deeponet": "1.45e-2 (DGNO)", "multionet": "5.0e-3 (DGNO)",
-                     "fno": "9e-4 (DGNO)"}),
-    "burgers_1024": ({"problem": "burgers1d_periodic", "params": {"nu": 0.1, "length": 1.0},
-                      "resolution": 1024, "num_times": 2, "t_final": 1.0,
-                      "covariance": "matern"},
-                     (1000, 200), None, {"fno": "1.60e-2 (FNO paper)"}),
-    "darcy_29": ({"problem": "darcy2d", "params": {}, "resolution": 29},
-                 (1000, 200), None,
-                 {"deeponet": "1.61e-2 (DGNO, piecewise)",
-                  "multionet": "1.49e-2 (DGNO, piecewise)", "fno": "2e-4 (DGNO, piecewise)"}),
-    "darcy_85": ({"problem": "darcy2d", "params": {}, "resolution": 85},
-                 (1000, 200), None, {"fno": "9.8e-3 (FNO paper)"}),
-    "navier_stokes_32": ({"problem": "navier_stokes2d",
-                          "params": {"initial": "random", "nu": 1e-3}, "resolution": 32,
-                          "num_times": 11, "t_final": 5.0},
-                         (160, 40), None, {}),
-}
-
-# CPU configuration (each model <= 15 minutes per data set on 2 cores): constructor options
-# per model, and (steps, batch size, learning rate) per data set, the same for every model.
-MODELS = {
-    "deeponet": {"basis": 64, "width": 64, "depth": 3},
-    "multionet": {"width": 64, "layers": 5, "sum_layers": 4},
-    "fno": {"width": 32, "layers": 4, "projection": 64},
-    "dymixop": {"hidden": 24, "layers": 4},
-}
-SCHEDULE = {"burgers_128": (10_000, 20, 3e-3), "burgers_1024": (1500, 20, 3e-3),
-            "darcy_29": (2000, 20, 3e-3), "darcy_85": (500, 10, 3e-3),
-            "navier_stokes_32": (2000, 20, 3e-3)}
-# (steps, learning rate) of a model whose steps are cheap enough for a longer schedule within
-# its 15 minutes: the coordinate models on Burgers (DeepONet ~1 ms a step at 128 points).
-LONGER = {("burgers_128", "deeponet"): (40_000, 1e-3),
-          ("burgers_128", "multionet"): (40_000, 3e-4),
-          ("burgers_1024", "multionet"): (6000, 1e-3),
-          ("burgers_1024", "deeponet"): (40_000, 1.25e-4),
-          ("darcy_29", "deeponet"): (40_000, 3e-4)}
-# Adam moves every weight by about the learning rate per step, so a first layer over m
-# sensor values changes its output about m times as fast: at 1024 sensors DeepONet at
-# lr 1e-3 (as at 128) overfit, test rel. L2 0.323 (train 1.8e-2; weight decay 1e-2: 0.329;
-# 10 000 steps: 0.299); at lr 1.25e-4 (1e-3 * 128 / 1024) 1.51e-2 (train 1.26e-2).
-# MultiONet on burgers_128 (WIDER): lr 1e-3 5.77e-3 (train 1.77e-3), lr 1.5e-4 5.78e-3
-# (train 4.05e-3), lr 3e-4 5.30e-3 (train 2.90e-3). On burgers_1024 at 1500 steps it was
-# under-trained, not over-fitted: 2.96e-2 at lr 3e-3, 3.18e-2 at 4e-4; 6000 steps at 1e-3:
-# 2.18e-2. DeepONet on darcy_29 (841 sensors) is not helped the same way: 40 000 steps at
-# lr 1.5e-4 gave 0.123 (train 7.3e-2) against 0.117 at 2000 steps, lr 3e-3 (a plain MLP
-# branch on a piecewise-constant coefficient);
-# wider (WIDER, the GPU size) at lr 3e-4: 8.67e-2 (train 4.66e-2).
-# Wider constructor options where the longer schedule still fits the 15 minutes: MultiONet
-# at the DGNO paper's size on burgers_128 (at 10 000 steps, lr 1e-3: test rel. L2 1.03e-2
-# against 1.51e-2 at width 64; weight decay 1e-2 to 1 did not close its train/test gap).
-WIDER = {("burgers_128", "multionet"): {"width": 100, "layers": 6, "sum_layers": 5},
-         ("darcy_29", "deeponet"): {"basis": 128, "width": 128, "depth": 4}}
-# GPU configuration (chosen when JAX's default backend is a GPU): the papers' sizes, 500
-# epochs of 1000 samples in batches of 20 (the FNO paper's schedule).
-GPU_MODELS = {
-    "deeponet": {"basis": 128, "width": 128, "depth": 4},
-    "multionet": {"width": 100, "layers": 6, "sum_layers": 5},
-    "fno": {"width": 64, "layers": 4, "projection": 128},
-    "dymixop": {"hidden": 64, "layers": 4},
-}
-GPU_SCHEDULE = (25_000, 20, 1e-3)
-# Cases whose GPU configuration differs (constructor options, and "lr"), from the first H200
-# run (record benchmarks/results/gpu/operator_h200) and CPU runs of the same sizes and steps:
-# - burgers_128 DeepONet at the GPU size reached test rel. L2 2.66e-2 on the H200 (train
-#   2.54e-2: it under-fits); on CPU, 25 000 steps at lr 1e-3: basis / width / depth
-#   128/128/4 3.25e-2 (lr 3e-4: 3.60e-2), 128/128/3 2.76e-2, 100/100/4 1.65e-2, 64/64/3
-#   1.31e-2. It keeps the CPU size.
-# - burgers_1024 DeepONet at lr 1e-3 overfit on the H200 as on CPU (test 0.314, train
-#   9.8e-3); it keeps the CPU size and lr 1.25e-4 (1e-3 * 128 / 1024; CPU 1.51e-2).
-# - burgers_128 MultiONet (the GPU size is the CPU's WIDER one): lr 1e-3 6.43e-3 on the H200;
-#   on CPU at this size lr 3e-4 5.30e-3 against 5.77e-3 at 1e-3.
-# - navier_stokes_32 DyMixOp at hidden 64 broke in the rollout curriculum on the H200: once
-#   non-finite at step 157 of the last stage, once one-step 0.220 / rollout 0.690 (hidden 24,
-#   the size the curriculum was tuned at: 2.41e-2 / 0.132 on CPU). It keeps hidden 24.
-GPU_OVERRIDES = {("burgers_128", "deeponet"): MODELS["deeponet"],
-                 ("burgers_1024", "deeponet"): {**MODELS["deeponet"], "lr": 1.25e-4},
-                 ("burgers_128", "multionet"): {"lr": 3e-4},
-                 ("navier_stokes_32", "dymixop"): {"hidden": 24}}
-# Quick runs only check that every model trains and scores: small widths, 60 steps.
-QUICK = {"deeponet": {"basis": 16, "width": 32, "depth": 2},
-         "multionet": {"width": 32, "layers": 3, "sum_layers": 2},
-         "fno": {"width": 8, "layers": 2, "projection": 16, "modes": 8},
-         "dymixop": {"hidden": 8, "layers": 2, "modes": 8}}
-# DyMixOp's difference stencils are divided by sqrt(h) (`stencil_power=0.5`, model_spec's
-# default) rather than h. Measured at these schedules (record operator_dymixop_power), test
-# rel. L2 over h -> over sqrt(h): burgers_128 1.35e-3 -> 1.27e-3, burgers_1024 6.57e-3 ->
-# 7.61e-3 (worse), darcy_29 1.54e-2 -> 1.46e-2, darcy_85 5.43e-2 -> 3.25e-2. The
-# navier_stokes_32 time stepper through CURRICULUM broke over sqrt(h) (last stage's loss
-# 0.57; one-step 0.129, 10-step rollout 0.605, against 2.41e-2 and 0.132 over h), so that
-# case keeps stencils over h (record operator_ns32_curriculum, the same arithmetic).
-DYMIXOP = {("navier_stokes_32", "dymixop"): {"stencil_power": 1.0}}
-# DyMixOp on the periodic Burgers set without the position channels (the problem is
-# translation invariant; `coordinates=False` makes the model commute with shifts) and with
-# each product G(c) * K(c) started as a spectral convolution (`mixing_start="spectral"`).
-# At the CPU schedule (10 000 steps; scratch runs, seed 0), test rel. L2: authors' setup
-# 1.27e-3 (lr 1e-3 1.44e-3, 1.5e-3 1.36e-3, 6e-3 1.21e-3), spectral start 1.15e-3, no
-# position 1.03e-3, both 9.10e-4 (FNO 5.12e-4); bench record operator_burgers128_periodic
-# 9.74e-4 (hidden 32: 1.11e-3); with the stencils over h 8.91e-4 (record
-# operator_burgers128_stencil_h), and with 32 modes (171 199 parameters, FNO's 137 569 at
-# 16) 6.97e-4 (record operator_burgers128_modes32; 64 modes 7.22e-4, 8 modes 2.11e-3; FNO
-# with 32 modes 5.68e-4, worse than with 16). On burgers_1024 (1500 steps; bench runs):
-# authors' setup 7.61e-3, both 6.72e-3, both with stencils over h 4.85e-3, and with 32
-# modes 2.18e-3 (record operator_burgers1024_modes32; FNO 3.18e-3). On navier_stokes_32
-# the first two broke the rollout curriculum (last stage's loss 0.36; one-step
-# 0.100, 10-step rollout 0.412 against 2.41e-2 and 0.132), so that case keeps the position
-# and the random start; so do the Darcy sets (not translation invariant), where the
-# spectral start alone was worse: darcy_29 1.46e-2 -> 1.61e-2, darcy_85 3.25e-2 -> 3.81e-2.
-DYMIXOP[("burgers_128", "dymixop")] = {"coordinates": False, "mixing_start": "spectral",
-                                       "stencil_power": 1.0, "modes": 32}
-DYMIXOP[("burgers_1024", "dymixop")] = DYMIXOP[("burgers_128", "dymixop")]
-GRID_ONLY = ("navier_stokes_32",)  # time-stepping sets: models mapping a grid to itself
-# Time-stepping sets train through ever longer rollouts (`train_rollout_curriculum`; stages
-# of (K rollout steps, optimiser steps, batch, learning rate); the DyMixOp authors train
-# through 10-step rollouts). Measured on navier_stokes_32 (DyMixOp, 2000 steps): trained on
-# one-step pairs only, one-step test rel. L2 1.44e-2 and a 10-step rollout that diverges;
-# through 2-step rollouts from the start (batch 10), 2.36e-2, still diverging; through 4-step
-# rollouts it collapsed to predicting zero, through 10 the training overflowed at step 26.
-# These stages (the last at K = 8): DyMixOp one-step 2.41e-2, 10-step rollout 0.132; FNO
-# 2.63e-2 and 0.107 (0.132 trained on one-step pairs); record operator_ns32_curriculum.
-CURRICULUM = {"navier_stokes_32": [(1, 1000, 20, 3e-3), (2, 500, 10, 1e-3),
-                                   (4, 300, 5, 5e-4), (8, 200, 2, 2.5e-4)]}
-# Zero-shot super-resolution: grid models trained on the first set are also scored on the
-# test samples of the second (same distribution, finer grid), without retraining.
-SUPER_RESOLUTION = {"burgers_128": "burgers_1024", "darcy_29": "darcy_85"}
-
-
 SELECTABLE = True  # `--only TEXT` keeps the cases labelled "<data set> <model>" containing TEXT
-
-
-def _data_dir(config: dict) -> Path:
-    return Path(config.get("data_dir") or os.environ.get("SCIOPT_DATA") or "data")
-
-
-def _dataset(name: str, samples: int, config: dict) -> Path:
-    """The cached HDF5 file of data set `name` (generated on first use)."""
-    args = dict(DATASETS[name][0])
-    key = hashlib.sha256(json.dumps({**args, "samples": samples}, sort_keys=True).encode()
-                         ).hexdigest()[:10]
-    path = _data_dir(config) / f"{name}_{samples}_{key}.h5"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"operator: generating {name} ({samples} samples) -> {path}", flush=True)
-        sdata.generate_dataset(path, args.pop("problem"), samples=samples, seed=0,
-                               dtype="float64", progress="off", **args)
-    return path
 
 
 def _solver_seconds(name: str, test: operators.OperatorData) -> float:
     """Our reference solver's wall time per sample on the test inputs (compiled, batched;
     median of 3)."""
-    args = DATASETS[name][0]
-    prob = problems.get(args["problem"], **args["params"])
-    if args["problem"] == "darcy2d":
+    dataset = operators.DATASETS[name]
+    prob = problems.get(dataset.problem, **dataset.params)
+    if "num_times" not in dataset.generator:  # a steady set: coefficient -> solution
         a = jnp.asarray(test.inputs[:, 0])
         solve = jax.jit(jax.vmap(prob.solve))
         call = (lambda: solve(a))
@@ -223,14 +74,6 @@ def _rollout_error(model, traj: np.ndarray) -> float | str:
     return err if np.isfinite(err) else "diverged (non-finite)"
 
 
-def _pairs(name: str, path: Path, n_train: int, n_test: int):
-    """Train and test pairs: for a time-stepping set, every consecutive pair of saved times
-    of the first `n_train` trajectories and of the `n_test` after them."""
-    if name in GRID_ONLY:
-        return operators.rollout_pairs(path, steps=1).split_trajectories(n_train, n_test)
-    return operators.operator_pairs(path).split(n_train, n_test)
-
-
 def _plot_spectra(spectra: dict, path: Path) -> str:
     """One panel per data set: each model's test error per wavenumber shell
     (`operators.error_spectrum`) and the target's own spectrum (dashed)."""
@@ -252,97 +95,65 @@ def _plot_spectra(spectra: dict, path: Path) -> str:
     return save(fig, path)
 
 
-def case_config(name: str, model_name: str, *, quick: bool = False, gpu: bool = False
-                ) -> tuple[dict, int, int, float]:
-    """Constructor options, steps, batch size and learning rate of one case: the CPU
-    configuration (MODELS, SCHEDULE, LONGER, WIDER), the GPU one (GPU_MODELS, GPU_SCHEDULE,
-    GPU_OVERRIDES) or the quick one, with DYMIXOP on top (CURRICULUM, where a data set has
-    one, replaces the steps and learning rate at training time)."""
-    case = (name, model_name)
-    steps, batch, lr = SCHEDULE[name]
-    if quick:
-        return QUICK[model_name], 60, batch, lr
-    if gpu:
-        steps, batch, lr = GPU_SCHEDULE
-        options = {**GPU_MODELS[model_name], **GPU_OVERRIDES.get(case, {})}
-        lr = options.pop("lr", lr)
-    else:
-        steps, lr = LONGER.get(case, (steps, lr))
-        options = {**MODELS[model_name], **WIDER.get(case, {})}
-    return {**options, **DYMIXOP.get(case, {})}, steps, batch, lr
-
-
 def run(config: dict) -> dict:
     quick = config.get("quick", False)
     out_dir: Path = config["out_dir"]
-    chosen = config.get("datasets") or [n for n, d in DATASETS.items()
-                                        if not quick or d[2] is not None]
-    models = config.get("models") or list(MODELS)
+    sets = operators.DATASETS
+    chosen = config.get("datasets") or [n for n, d in sets.items()
+                                        if not quick or d.quick_sizes is not None]
+    models = config.get("models") or ["deeponet", "multionet", "fno", "dymixop"]
     gpu = jax.default_backend() == "gpu"
+    target = "quick" if quick else "gpu" if gpu else "cpu"
+    data_dir = config.get("data_dir")
     rows, curves, metrics, spectra = [], {}, {}, {}
     only = config.get("only")  # `sciopt bench operator --only "darcy_85 dymixop"`
     with jax.enable_x64(True):
         for name in chosen:
             if only and not any(only in f"{name} {m}" for m in models):
                 continue
-            _, full, small, anchors = DATASETS[name]
-            n_train, n_test = small if quick else full
-            path = _dataset(name, n_train + n_test, config)
-            train, test = _pairs(name, path, n_train, n_test)
-            train, test = train.astype(np.float64), test.astype(np.float64)
+            dataset = sets[name]
+            n_train, n_test = dataset.quick_sizes if quick else dataset.sizes
+            path = dataset.file(n_train + n_test, data_dir=data_dir)
+            train, test = (part.astype(np.float64)
+                           for part in dataset.pairs(path, n_train, n_test))
             solver_s = _solver_seconds(name, test)
             traj = None
-            if name in GRID_ONLY:  # whole test trajectories, [n, T, c, *grid]
+            if dataset.time_stepping:  # whole test trajectories, [n, T, c, *grid]
                 tensor = np.asarray(sdata.read_dataset(path).tensor)
                 traj = np.moveaxis(tensor[n_train:n_train + n_test], -1, 2)
             fine = None
-            if not quick and name in SUPER_RESOLUTION:
-                fine_name = SUPER_RESOLUTION[name]
-                n_fine = sum(DATASETS[fine_name][1])
-                fine = _pairs(fine_name, _dataset(fine_name, n_fine, config),
-                              *DATASETS[fine_name][1])[1].astype(np.float64)
+            if not quick and dataset.finer:
+                finer = sets[dataset.finer]
+                fine = finer.pairs(finer.file(data_dir=data_dir), *finer.sizes)[1].astype(
+                    np.float64)
             for model_name in models:
-                if name in GRID_ONLY and model_name not in ("fno", "dymixop"):
-                    continue
-                if only and only not in f"{name} {model_name}":
-                    continue
-                options, steps, batch, lr = case_config(name, model_name, quick=quick,
-                                                        gpu=gpu)
-                steps = config.get("steps", steps)
-                spec = operators.model_spec(model_name, train, **options)
-                model = operators.build_model(spec, key=jax.random.key(0))
-                stages = None if quick else CURRICULUM.get(name)
-                if stages:
-                    steps = sum(stage[1] for stage in stages)
-                print(f"operator: {name} {model_name} "
-                      f"({operators.count_parameters(model)} parameters), {steps} steps"
-                      + (f" in rollout stages {stages}" if stages else ""), flush=True)
-                start = time.perf_counter()
-                if stages:
-                    result = operators.train_rollout_curriculum(
-                        model, path, stages, trajectories=n_train, key=jax.random.key(1),
-                        progress="lines")
-                else:
-                    result = operators.train_operator(model, train, steps=steps,
-                                                      key=jax.random.key(1), batch_size=batch,
-                                                      learning_rate=lr, progress="lines")
-                wall = time.perf_counter() - start
-                err = operators.evaluate(result.model, test)
-                infer_s = operators.inference_seconds(result.model, test)
-                rollout = "—" if traj is None else _rollout_error(result.model, traj)
                 grid_model = model_name in ("fno", "dymixop")
+                if (dataset.time_stepping and not grid_model
+                        or only and only not in f"{name} {model_name}"):
+                    continue
+                case = operators.tuned_config(name, model_name, target=target)
+                if "steps" in config:
+                    case = dataclasses.replace(case, steps=config["steps"])
+                print(f"operator: {name} {model_name}, {case.total_steps} steps"
+                      + (f" in rollout stages {case.curriculum}" if case.curriculum else ""),
+                      flush=True)
+                result = operators.train_and_evaluate(
+                    model_name, train, test, case, model_key=jax.random.key(0),
+                    train_key=jax.random.key(1), source=path, progress="lines")
+                err = result.test_relative_l2
+                rollout = "—" if traj is None else _rollout_error(result.model, traj)
                 superres = (f"{operators.evaluate(result.model, fine):.3g} "
                             f"({'x'.join(map(str, fine.grid))})"
                             if fine is not None and grid_model else "—")
                 label = f"{name} {model_name}"
                 metrics[label] = err
-                spectra.setdefault(name, {})[model_name] = operators.error_spectrum(
-                    result.model, test)
-                curves[label] = np.asarray(result.losses)
-                rows.append([name, model_name, operators.count_parameters(result.model),
-                             steps, wall, operators.evaluate(result.model, train), err,
-                             anchors.get(model_name, "—"), rollout, superres, 1e3 * infer_s,
-                             1e3 * solver_s, solver_s / infer_s])
+                spectra.setdefault(name, {})[model_name] = result.spectrum
+                curves[label] = result.losses
+                rows.append([name, model_name, result.parameters, result.steps,
+                             result.wall_s, result.train_relative_l2, err,
+                             dataset.anchors.get(model_name, "—"), rollout, superres,
+                             1e3 * result.inference_s, 1e3 * solver_s,
+                             solver_s / result.inference_s])
                 # A long run keeps what it has measured if it is stopped part-way.
                 (out_dir / "operator_partial.json").write_text(json.dumps(rows, default=str))
     if not rows:
@@ -366,15 +177,14 @@ def run(config: dict) -> dict:
             "rows": rows,
             "notes": ("Mean per-sample relative L2 on the held-out samples after AdamW "
                       "(cosine decay) on the relative L2 loss, float64, "
-                      f"{'GPU' if gpu else 'CPU'} configuration (operators/_bench/operator.py "
-                      + ("GPU_MODELS, GPU_SCHEDULE, GPU_OVERRIDES" if gpu
-                         else "MODELS, SCHEDULE, LONGER, WIDER") + ", DYMIXOP, CURRICULUM). "
-                      "Data "
+                      f"{target.upper()} configuration (operators.tuned_config(data set, "
+                      f"model, target={target!r}); docs/methods/operators.md, 'Tuned "
+                      "configurations', gives the runs behind each). Data "
                       "from our solvers: Burgers on the unit period with the FNO paper's "
                       "Matern initial conditions (ETDRK4), Darcy by "
                       "second-order finite differences (permeability 12 / 3 thresholding a "
                       "Gaussian field), Navier-Stokes vorticity (pseudo-spectral; "
-                      "trained through rollouts of growing length, CURRICULUM; the rollout "
+                      "trained through rollouts of growing length; the rollout "
                       "column is the 10-step rollout of the test trajectories). "
                       "Inference and solver times are per sample of one compiled batch over "
                       "the test set (median of repeats); the speed-up is their ratio. The "

@@ -114,7 +114,7 @@ def test_train_operator_through_rollouts(trajectories, tmp_path, capsys):
 
     bad = tmp_path / "bad"
     for extra, message in ((["--rollout-steps", "2", "--input-time", "1"],
-                            "--rollout-steps trains on every saved time"),
+                            "trains on every saved time"),
                            (["--rollout-steps", "4"], "cannot give 4-step windows"),
                            (["--rollout-steps", "0"], "--rollout-steps must be a positive")):
         assert main([*base[:-1], str(bad), *extra]) == 2
@@ -152,39 +152,6 @@ def test_train_operator_through_a_rollout_curriculum(trajectories, tmp_path, cap
         assert main([*base[:-1], str(bad), *extra]) == 2
         assert message in capsys.readouterr().err
         assert not bad.exists()
-
-
-def test_bench_case_configurations():
-    """`sciopt bench operator` resolves each case's size and schedule from its tables: the
-    CPU one with its longer / wider cases, the GPU one with its measured overrides, and
-    every override names a known data set, model and constructor option."""
-    from sciopt.bench._runner import load_suite
-
-    suite = load_suite("operator")
-    opts, steps, batch, lr = suite.case_config("burgers_128", "multionet")
-    assert opts == {**suite.MODELS["multionet"], **suite.WIDER["burgers_128", "multionet"]}
-    assert (steps, batch, lr) == (40_000, 20, 3e-4)
-    opts, steps, batch, lr = suite.case_config("darcy_85", "fno", gpu=True)
-    assert (opts, steps, batch, lr) == (suite.GPU_MODELS["fno"], 25_000, 20, 1e-3)
-    opts, steps, _, lr = suite.case_config("burgers_1024", "deeponet", gpu=True)
-    assert opts == suite.MODELS["deeponet"] and (steps, lr) == (25_000, 1.25e-4)
-    opts, _, _, lr = suite.case_config("burgers_128", "multionet", gpu=True)
-    assert opts == suite.GPU_MODELS["multionet"] and lr == 3e-4
-    opts, *_ = suite.case_config("navier_stokes_32", "dymixop", gpu=True)
-    assert opts == {**suite.GPU_MODELS["dymixop"], "hidden": 24, "stencil_power": 1.0}
-    assert suite.case_config("darcy_29", "dymixop", quick=True)[:2] == (
-        suite.QUICK["dymixop"], 60)
-    opts, *_ = suite.case_config("burgers_128", "dymixop")
-    assert opts == {**suite.MODELS["dymixop"], "coordinates": False, "mixing_start": "spectral",
-                    "stencil_power": 1.0, "modes": 32}
-    for (name, model), extra in suite.DYMIXOP.items():  # real DyMixOp options only
-        assert name in suite.DATASETS and model == "dymixop"
-        operators.DyMixOp(1, 1, hidden=2, layers=1, key=jax.random.key(0),
-                          **{"modes": 2, **extra})
-    for (name, model), extra in suite.GPU_OVERRIDES.items():
-        assert name in suite.DATASETS and model in suite.GPU_MODELS
-        allowed = {*suite.GPU_MODELS[model], *suite.MODELS[model], "lr"}
-        assert set(extra) <= allowed, (name, model, set(extra) - allowed)
 
 
 def test_train_operator_option_values():
