@@ -4,9 +4,6 @@ point group `sciopt.solve_methods`, so the core never imports `pinns`."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 METHODS = {"pinn": "train a physics-informed network and compare it with the reference",
            "lpinn": "a Lagrangian PINN (advection1d, burgers1d_periodic)"}
 
@@ -39,65 +36,27 @@ def configure(p) -> None:
 
 
 def run(args, prob) -> int:
-    """Train a PINN on the problem; report its error against the reference; save a figure
-    of prediction and error and a JSON record."""
+    """Train a PINN on the problem (`pinns.PINNRecipe` from the flags, run by
+    `pinns.train_and_evaluate`); report its error against the reference; save a figure of
+    prediction and error and a JSON record (`pinns.save_run`)."""
     import jax
 
     import pinns
-    from sciopt import problems
-    from sciopt.bench import atomic_open
 
-    key_model, key_train = jax.random.split(jax.random.key(args.seed))
-    # Building the model first gives a clear error before any work.
-    if args.method == "lpinn":
-        model = pinns.lpinn_for(prob, width=args.width, depth=args.depth, key=key_model)
-    else:
-        model = pinns.pinn_for(prob, width=args.width, depth=args.depth, key=key_model)
-    def points(n):
-        extra = {"boundary_points": max(64, n // 4)} if args.method == "pinn" else {}
-        return dict(residual_points=n, initial_points=max(64, n // 4), **extra)
-
-    ckpt = Path(args.checkpoint_dir) if args.checkpoint_dir else None
     if args.windows is not None and args.method != "pinn":
         raise ValueError("--windows (time marching) applies to --method pinn")
-    if args.windows is not None:
-        result = pinns.train_pinn_marching(prob, model, windows=args.windows, steps=args.steps,
-                                           key=key_train, optimizer=args.optimizer,
-                                           learning_rate=args.lr, refine=args.refine,
-                                           refine_steps=args.refine_steps,
-                                           checkpoint_dir=ckpt, **points(args.points))
-    else:
-        result = pinns.train_pinn(prob, model, steps=args.steps, key=key_train,
-                                  optimizer=args.optimizer, learning_rate=args.lr,
-                                  checkpoint_dir=ckpt, **points(args.points))
-    if args.refine and args.windows is None:
-        result = pinns.train_pinn(prob, result.model, steps=args.refine_steps,
-                                  key=jax.random.fold_in(key_train, 1),
-                                  optimizer=args.refine,
-                                  checkpoint_dir=ckpt / "refine" if ckpt else None,
-                                  **points(args.refine_points or args.points))
-    error = pinns.relative_error(prob, result.model)
-    shown = pinns.predict_on_reference(prob, result.model, resolution=args.resolution or 128)
-    out = Path(args.out)
+    recipe = pinns.PINNRecipe(
+        model=args.method, width=args.width, depth=args.depth,
+        optimizer=pinns.optimizer_for(args.optimizer, args.lr), steps=args.steps,
+        points=args.points, refine=args.refine and pinns.optimizer_for(args.refine),
+        refine_steps=args.refine_steps, refine_points=args.refine_points,
+        windows=args.windows)
+    result = pinns.train_and_evaluate(prob, recipe, key=jax.random.key(args.seed),
+                                      checkpoint_dir=args.checkpoint_dir)
+    record = pinns.save_run(result, prob, args.problem, args.out,
+                            {"learning_rate": args.lr, "seed": args.seed})
     label = {"pinn": "PINN", "lpinn": "Lagrangian PINN"}[args.method]
-    recipe = args.optimizer + (f" + {args.refine}" if args.refine else "")
-    if args.windows is not None:
-        recipe = f"time marching, {args.windows} windows: {recipe}"
-    png = out / f"{args.problem}_{args.method}.png"
-    problems.plot_reference(shown, f"{args.problem}: {label} ({recipe}), relative L2 "
-                                   f"{error:.2e}", png)
-    record = {"problem": args.problem, "parameters": prob.parameters, "method": args.method,
-              "optimizer": args.optimizer, "steps": args.steps, "refine": args.refine,
-              "refine_steps": args.refine_steps if args.refine else 0,
-              "residual_points": args.points, "refine_points": args.refine_points,
-              "width": args.width,
-              "depth": args.depth, "learning_rate": args.lr, "relative_l2_error": error,
-              "windows": args.windows,
-              "final_loss": float(result.losses[-1]) if len(result.losses) else None,
-              "status": getattr(result, "status", "ok"), "figure": str(png)}
-    with atomic_open(out / f"{args.problem}_{args.method}.json", "w") as f:
-        json.dump(record, f, indent=2)
-    print(f"{args.problem}: {label} ({recipe}) relative L2 error against the reference "
-          f"{error:.3e}")
-    print(f"saved {png}")
+    print(f"{args.problem}: {label} ({recipe.describe()}) relative L2 error against the "
+          f"reference {result.relative_l2:.3e}")
+    print(f"saved {record['figure']}")
     return 0

@@ -28,7 +28,7 @@ from sciopt.validate import positive_int
 
 from ._formulation import formulation
 from ._model import PINN
-from ._train import train_pinn
+from ._train import optimizer_for, train_pinn
 
 
 class MarchingPINN(eqx.Module):
@@ -78,8 +78,8 @@ class MarchingResult:
 
 
 def train_pinn_marching(problem: problems.AbstractProblem, model: PINN, *, windows: int,
-                        steps: int, key: PRNGKeyArray, optimizer: str = "adam",
-                        learning_rate: float = 1e-3, refine: str | None = "gauss-newton",
+                        steps: int, key: PRNGKeyArray, optimizer: Any = "adam",
+                        learning_rate: float = 1e-3, refine: Any = "gauss-newton",
                         refine_steps: int = 50, refine_learning_rate: float = 1e-3,
                         checkpoint_dir: str | Path | None = None, progress: Any = "auto",
                         **loss_options: Any) -> MarchingResult:
@@ -88,7 +88,9 @@ def train_pinn_marching(problem: problems.AbstractProblem, model: PINN, *, windo
     In window `k` the network (warm-started from window `k - 1`'s) is trained with
     `train_pinn(..., time_window=(t_k, t_{k+1}), initial=<window k-1 at t_k>)`: `steps`
     steps of `optimizer`, then `refine_steps` of `refine` (default Gauss–Newton /
-    Levenberg–Marquardt, whose damping starts at `refine_learning_rate`; `None` skips it).
+    Levenberg–Marquardt, whose damping starts at `refine_learning_rate`; `None` skips it);
+    both are optimiser objects (`pinns.Adam(lr)`, `pinns.GaussNewton(damping)`, ...) or
+    names, as for `train_pinn`.
     `loss_options` go to `pinn_loss` (points, weights, sampling, causal weighting).
     With `checkpoint_dir`, each window checkpoints under `window_<k>/` and a rerun resumes.
 
@@ -117,14 +119,14 @@ def train_pinn_marching(problem: problems.AbstractProblem, model: PINN, *, windo
         options = dict(loss_options, time_window=(t0, t1))
         if previous is not None:
             options["initial"] = _at_time(previous, t0)
-        stages = [(optimizer, steps, learning_rate)]
+        stages = [(optimizer_for(optimizer, learning_rate), steps)]
         if refine is not None:
-            stages.append((refine, refine_steps, refine_learning_rate))
-        for i, (name, n, lr) in enumerate(stages):
-            where = None if root is None else root / f"window_{k:03d}" / name
+            stages.append((optimizer_for(refine, refine_learning_rate), refine_steps))
+        for i, (opt, n) in enumerate(stages):
+            where = None if root is None else root / f"window_{k:03d}" / opt.name
             result = train_pinn(problem, model, steps=n, key=jax.random.fold_in(key, 2 * k + i),
-                                optimizer=name, learning_rate=lr, checkpoint_dir=where,
-                                progress=progress, **options)
+                                optimizer=opt, checkpoint_dir=where, progress=progress,
+                                **options)
             model = result.model
             losses.append(np.asarray(result.losses))
         previous = model
