@@ -3,6 +3,9 @@ best response to the frozen field, sampled by overdamped Langevin dynamics, mixe
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import diffrax
 import equinox as eqx
 import jax
@@ -15,8 +18,10 @@ from ._energy import MeanFieldEnergy
 from ._langevin import MeanFieldLangevin, _check_dt, _solve
 from ._particles import (
     ParticleTrajectory,
+    SnapshotSteps,
     check_particles,
     check_schedule,
+    run_snapshots,
 )
 
 
@@ -71,27 +76,30 @@ class _FrozenField(eqx.Module):
         return self.energy.field_force(y, self.cloud)
 
 
-@eqx.filter_jit
-def _play(energy, method, x0, key, snapshots, every):
-    n = x0.shape[0]
-    replaced = max(1, round(method.mixing * n))
-    inner = MeanFieldLangevin(method.temperature, method.dt, method.solver)
-    t1 = method.dt * method.inner_steps
-    ts = jnp.array([t1], x0.dtype)
+class _PlaySteps(SnapshotSteps):
+    """Fictitious play's outer iterations for `sciopt.train.iterate`: the carry is the
+    particles; each iteration runs the inner Langevin dynamics in the frozen field and
+    replaces a `mixing` fraction of the particles by its end points."""
 
-    def iteration(x, k):
-        k_bm, k_pick = jax.random.split(k)
-        best, _ = _solve(_FrozenField(energy, x), inner, x, None, t1, method.inner_steps, ts,
-                         k_bm)
+    energy: MeanFieldEnergy
+    method: EntropicFictitiousPlay
+    start: Array
+    every: int = eqx.field(static=True)
+    snapshots: int = eqx.field(static=True)
+
+    def advance(self, x, key):
+        method, n = self.method, x.shape[0]
+        replaced = max(1, round(method.mixing * n))
+        inner = MeanFieldLangevin(method.temperature, method.dt, method.solver)
+        t1 = method.dt * method.inner_steps
+        k_bm, k_pick = jax.random.split(key)
+        best, _ = _solve(_FrozenField(self.energy, x), inner, x, None, t1, method.inner_steps,
+                         jnp.array([t1], x.dtype), k_bm)
         idx = jax.random.permutation(k_pick, n)[:replaced]
-        return x.at[idx].set(best[-1][idx]), None
+        return x.at[idx].set(best[-1][idx])
 
-    def block(x, k):
-        x, _ = jax.lax.scan(iteration, x, jax.random.split(k, every))
-        return x, x
-
-    _, xs = jax.lax.scan(block, x0, jax.random.split(key, snapshots))
-    return jnp.concatenate([x0[None], xs])
+    def observe(self, x):
+        return x
 
 
 def fictitious_play(
@@ -102,6 +110,8 @@ def fictitious_play(
     iterations: int,
     key: PRNGKeyArray,
     save_every: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    progress: Any = "off",
 ) -> ParticleTrajectory:
     """Run `iterations` outer iterations of entropic fictitious play from the particles
     `x0`.
@@ -114,6 +124,9 @@ def fictitious_play(
     - `x0`: `[N, d]` initial particles.
     - `iterations`, `save_every`: outer iterations and the snapshot interval (dividing it).
     - `key`: PRNG key.
+    - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
+      bitwise resume, progress, metrics, the NaN/Inf guard; at snapshot boundaries) instead
+      of one pure scan; the result is the same. Leave both unset inside `jax.jit`.
 
     **Returns:**
 
@@ -133,5 +146,8 @@ def fictitious_play(
     x0 = check_particles("x0", x0)
     energy.check(x0)
     _check_dt(energy, method.dt, x0)
-    xs = _play(energy, method, x0, key, iterations // every, every)
+    solver = _PlaySteps(energy=energy, method=method, start=x0, every=every,
+                        snapshots=iterations // every)
+    xs = run_snapshots(solver, key=key, checkpoint_dir=checkpoint_dir, progress=progress,
+                       description="fictitious play")
     return ParticleTrajectory(ts=jnp.arange(0, iterations + 1, every), x=xs)

@@ -31,6 +31,8 @@ distributional minimax problems" (ICLR 2024).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -40,11 +42,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciopt.validate import positive_int, real
 
 from ._particles import (
+    SnapshotSteps,
     check_function,
     check_particles,
     check_schedule,
     check_step_stability,
     interaction_force,
+    run_snapshots,
 )
 
 
@@ -184,27 +188,26 @@ def _buffer_forces(game, x, y, hx, hy, w):
     return fx[:, :d], fy[:, :e]
 
 
-@eqx.filter_jit
-def _run(game, method, x0, y0, snapshots, every, key):
-    eta, lam, r = method.dt, method.temperature, method.weight_exponent
-    noise = jnp.sqrt(2 * lam * eta).astype(x0.dtype)
-    feats = game.features is not None
-    hsize = 1 if not method.averaged else method.history
-    rec = 1 if not method.averaged else method.record_every
+class _MinimaxSteps(SnapshotSteps):
+    """MFL-AG / MFL-DA steps for `sciopt.train.iterate`: the carry is both particle
+    systems, the players' memory (feature averages or the history buffer) and the step
+    count."""
 
-    if feats:
-        phi, psi = game.features
-        k = jax.eval_shape(phi, x0[0]).shape[0]
-        memory = (jnp.zeros(k, x0.dtype), jnp.zeros(k, x0.dtype), jnp.zeros((), x0.dtype))
-    else:
-        memory = (jnp.zeros((hsize,) + x0.shape, x0.dtype),
-                  jnp.zeros((hsize,) + y0.shape, y0.dtype), jnp.zeros(hsize, x0.dtype))
+    game: MinimaxGame
+    method: SymmetricMFL
+    start: tuple
+    every: int = eqx.field(static=True)
+    snapshots: int = eqx.field(static=True)
 
-    def step(carry, _):
-        x, y, mem, k, key = carry
-        key, kx, ky = jax.random.split(key, 3)
+    def advance(self, carry, key):
+        game, method = self.game, self.method
+        x, y, mem, k = carry
+        eta, r = method.dt, method.weight_exponent
+        noise = jnp.sqrt(2 * method.temperature * eta).astype(x.dtype)
+        kx, ky = jax.random.split(key)
         beta = (k + 1.0) ** r
-        if feats:
+        if game.features is not None:
+            phi, psi = game.features
             sx, sy, btot = mem
             mx, my = jnp.mean(jax.vmap(phi)(x), 0), jnp.mean(jax.vmap(psi)(y), 0)
             if method.averaged:
@@ -214,7 +217,8 @@ def _run(game, method, x0, y0, snapshots, every, key):
                 fx, fy = _feature_forces(game, x, y, mx, my)
             mem = (sx, sy, btot)
         else:
-            hx, hy, w = mem
+            hsize = mem[0].shape[0]
+            rec = 1 if not method.averaged else method.record_every
             slot = (k // rec) % hsize
 
             def record(m):
@@ -227,15 +231,23 @@ def _run(game, method, x0, y0, snapshots, every, key):
         fy = fy - _grad_potential(game.potential_y, y)
         x = x + eta * fx + noise * jax.random.normal(kx, x.shape, x.dtype)
         y = y + eta * fy + noise * jax.random.normal(ky, y.shape, y.dtype)
-        return (x, y, mem, k + 1, key), None
+        return x, y, mem, k + 1
 
-    def block(carry, _):
-        carry, _ = jax.lax.scan(step, carry, None, length=every)
-        return carry, (carry[0], carry[1])
+    def observe(self, carry):
+        return carry[0], carry[1]
 
-    init = (x0, y0, memory, jnp.zeros((), jnp.int32), key)
-    _, (xs, ys) = jax.lax.scan(block, init, None, length=snapshots)
-    return jnp.concatenate([x0[None], xs]), jnp.concatenate([y0[None], ys])
+
+def _minimax_steps(game, method, x0, y0, snapshots, every) -> _MinimaxSteps:
+    if game.features is not None:
+        k = jax.eval_shape(game.features[0], x0[0]).shape[0]
+        memory = (jnp.zeros(k, x0.dtype), jnp.zeros(k, x0.dtype), jnp.zeros((), x0.dtype))
+    else:
+        hsize = 1 if not method.averaged else method.history
+        memory = (jnp.zeros((hsize,) + x0.shape, x0.dtype),
+                  jnp.zeros((hsize,) + y0.shape, y0.dtype), jnp.zeros(hsize, x0.dtype))
+    start = (x0, y0, memory, jnp.zeros((), jnp.int32))
+    return _MinimaxSteps(game=game, method=method, start=start, every=every,
+                         snapshots=snapshots)
 
 
 def minimax_langevin(
@@ -247,6 +259,8 @@ def minimax_langevin(
     steps: int,
     key: PRNGKeyArray,
     save_every: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    progress: Any = "off",
 ) -> MinimaxTrajectory:
     """Run MFL-AG (or MFL-DA) from the particle systems `x0` (min player) and `y0` (max
     player) for `steps` steps.
@@ -257,6 +271,9 @@ def minimax_langevin(
     - `x0`: `[N, d]`; `y0`: `[M, e]`.
     - `steps`: the number of steps; `save_every` (default `steps`) must divide it.
     - `key`: PRNG key for the noise.
+    - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
+      bitwise resume, progress, metrics, the NaN/Inf guard; at snapshot boundaries) instead
+      of one pure scan; the result is the same. Leave both unset inside `jax.jit`.
 
     **Returns:**
 
@@ -275,5 +292,7 @@ def minimax_langevin(
         if potential is not None:
             check_step_stability("dt", method.dt,
                                  lambda p, u=potential: -_grad_potential(u, p), z)
-    xs, ys = _run(game, method, x0, y0, steps // every, every, key)
+    solver = _minimax_steps(game, method, x0, y0, steps // every, every)
+    xs, ys = run_snapshots(solver, key=key, checkpoint_dir=checkpoint_dir,
+                           progress=progress, description="minimax Langevin")
     return MinimaxTrajectory(ts=jnp.arange(0, steps + 1, every), x=xs, y=ys)

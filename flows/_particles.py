@@ -1,17 +1,22 @@
 """Shared pieces of the particle methods: checks on particle arrays, the trajectory output,
-and the blocked interaction force `-(1/M) sum_j grad_x W(x_i, y_j) w_j`."""
+the blocked interaction force `-(1/M) sum_j grad_x W(x_i, y_j) w_j`, and `SnapshotSteps`,
+the particle evolutions as `sciopt.train.iterate` solvers."""
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from sciopt.kernels import kernel_matvec
+from sciopt.train import AbstractIterativeSolver, iterate, scan_iterate
 from sciopt.validate import is_concrete, positive_int, require
 
 
@@ -141,3 +146,68 @@ def check_differentiable(name: str, fn: Callable, x: Array, sample: int = 16) ->
         i = int(jnp.argmax(bad))
         raise ValueError(f"the gradient of {name} is not finite at particle {i} "
                          f"({x[i].tolist()})")
+
+
+class SnapshotSteps(AbstractIterativeSolver):
+    """A particle evolution as an iterative solver: each step of `sciopt.train.iterate` is
+    one save interval, `every` inner steps (`advance`, one `lax.scan`), after which the
+    snapshot `observe(carry)` is written into a buffer preallocated for every snapshot.
+    The state is `(carry, snapshots, index)`; the first snapshot is the start's.
+
+    Subclasses give `start` (the carry before the first step), `every`, `snapshots` (save
+    intervals), `advance(carry, key) -> carry` (one inner step; the interval's key is split
+    over its inner steps) and `observe(carry) -> pytree of arrays`.
+    """
+
+    start: eqx.AbstractVar[PyTree[Array]]
+    every: eqx.AbstractVar[int]
+    snapshots: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def advance(self, carry: PyTree[Array], key: PRNGKeyArray) -> PyTree[Array]:
+        """One inner step."""
+
+    @abc.abstractmethod
+    def observe(self, carry: PyTree[Array]) -> PyTree[Array]:
+        """What a snapshot records (positions, and velocities or the second player)."""
+
+    def init(self, key):
+        del key
+        first = self.observe(self.start)
+        buffer = jax.tree.map(
+            lambda a: jnp.zeros((self.snapshots + 1,) + a.shape, a.dtype).at[0].set(a), first)
+        return self.start, buffer, jnp.asarray(0)
+
+    def step(self, state, key):
+        carry, buffer, i = state
+        carry, _ = jax.lax.scan(lambda c, k: (self.advance(c, k), None), carry,
+                                jax.random.split(key, self.every))
+        seen = self.observe(carry)
+        buffer = jax.tree.map(lambda b, a: b.at[i + 1].set(a), buffer, seen)
+        positions = jax.tree.leaves(seen)[0]
+        return (carry, buffer, i + 1), {"mean_square": jnp.mean(positions**2)}
+
+
+@eqx.filter_jit
+def _scan_snapshots(solver, key):
+    # compiled once per solver structure (as the particle loops always were); inlined
+    # under a caller's jit
+    return scan_iterate(solver, solver.snapshots, key=key)[0][1]
+
+
+def run_snapshots(solver: SnapshotSteps, *, key: PRNGKeyArray,
+                  checkpoint_dir: str | Path | None, progress: Any, description: str
+                  ) -> PyTree[Array]:
+    """The snapshot buffer after every step of `solver`: through `sciopt.train.iterate`
+    (progress, JSON-lines metrics, checkpoints with bitwise resume, the NaN/Inf guard) when
+    `checkpoint_dir` or `progress` asks for the host loop (checkpoints and progress at
+snapshot boundaries, in about 20 chunks), else as one pure
+    `sciopt.train.scan_iterate` (for callers' `jit`, `vmap`, `grad`). Both give the same
+    result."""
+    if checkpoint_dir is None and progress in ("off", False, None):
+        return _scan_snapshots(solver, key)
+    chunk = max(1, math.ceil(solver.snapshots / 20))  # about 20 progress lines
+    result = iterate(solver, solver.snapshots, key=key, chunk_size=chunk,
+                     checkpoint_dir=checkpoint_dir, progress=progress,
+                     description=description)
+    return result.state[1]

@@ -1,7 +1,8 @@
 """The loops every sciopt method uses: `fit` (gradient training) and `iterate` (any
 `AbstractIterativeSolver`: time stepping, outer iterations), both with compiled chunks,
 progress, metrics, atomic checkpoints, bitwise resume and a NaN/Inf guard; `fit` also
-shards data-parallel."""
+shards data-parallel. `scan_iterate` runs a solver's steps as one pure `lax.scan` (the
+same result as `iterate`, for use inside a caller's `jit` / `vmap` / `grad`)."""
 
 from ._checkpoint import CheckpointError as CheckpointError
 from ._checkpoint import latest_checkpoint as latest_checkpoint
@@ -18,6 +19,7 @@ from ._iterate import IterateResult as IterateResult
 from ._iterate import IterationState as IterationState
 from ._iterate import NonFiniteIteration as NonFiniteIteration
 from ._iterate import iterate as iterate
+from ._iterate import scan_iterate as scan_iterate
 from ._progress import ProgressReporter as ProgressReporter
 from ._sources import AbstractBatchSource as AbstractBatchSource
 from ._sources import ArrayBatches as ArrayBatches
@@ -31,6 +33,7 @@ __all__ = [
     "IterationState",
     "iterate",
     "NonFiniteIteration",
+    "scan_iterate",
     "AbstractBatchSource",
     "ArrayBatches",
     "ArrayBatchState",

@@ -238,3 +238,25 @@ def iterate(
     if status == "nonfinite" and throw:
         raise NonFiniteIteration(message, result)
     return result
+
+
+def scan_iterate(solver: AbstractIterativeSolver, num_steps: int, *, key: PRNGKeyArray
+                 ) -> tuple[PyTree[Array], dict[str, Float[Array, " num_steps"]]]:
+    """`solver`'s `num_steps` steps as one `lax.scan`, with the keys `iterate` gives them
+    (`init` gets `split(key)[0]`, step `s` gets `fold_in(key, s)`), so both return the
+    same state: the pure form, for callers' `jax.jit`, `jax.vmap` and `jax.grad`.
+
+    No host machinery: no progress, checkpoints or NaN/Inf guard, and `terminate` is not
+    consulted (every step runs).
+
+    **Returns:** `(state, metrics)` with `metrics[name]` of shape `[num_steps]`.
+    """
+    num_steps = positive_int("num_steps", num_steps, allow_zero=True)
+    step_key = _raw_key(key)
+    state = solver.init(jax.random.split(step_key)[0])
+
+    def body(state, s):
+        state, metrics = solver.step(state, jax.random.fold_in(step_key, s))
+        return state, {n: jnp.asarray(v).reshape(()) for n, v in metrics.items()}
+
+    return jax.lax.scan(body, state, jnp.arange(num_steps))
