@@ -1,13 +1,14 @@
-"""`minimise` and `least_squares`: thin drivers over optimistix solvers that run one jitted
-solver step at a time, so every accepted iterate's objective and gradient norm is recorded and
-shown, with reparametrisations for positivity and bounds."""
+"""`minimise` and `least_squares`: optimistix solvers run one step at a time on
+`sciopt.train.iterate` (progress, metrics, checkpoints with bitwise resume, the NaN/Inf
+guard), so every accepted iterate's objective and gradient norm is recorded and shown, with
+reparametrisations for positivity and bounds."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import equinox as eqx
@@ -17,8 +18,8 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, PyTree
 
-from ..train import ProgressReporter
-from ..validate import one_of, positive_float, positive_int
+from ..train import AbstractIterativeSolver, NonFiniteIteration, iterate
+from ..validate import one_of, positive_float, positive_int, real, require
 
 
 class Reparam(eqx.Module):
@@ -29,8 +30,8 @@ class Reparam(eqx.Module):
     """
 
     kind: str = eqx.field(static=True)
-    lo: float = eqx.field(static=True, default=0.0)
-    hi: float = eqx.field(static=True, default=1.0)
+    lo: Array = eqx.field(default=0.0, converter=jnp.asarray)
+    hi: Array = eqx.field(default=1.0, converter=jnp.asarray)
 
     @classmethod
     def identity(cls) -> Reparam:
@@ -42,9 +43,11 @@ class Reparam(eqx.Module):
 
     @classmethod
     def bounded(cls, lo: float, hi: float) -> Reparam:
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"bounds must be finite with lo < hi; got ({lo}, {hi})")
-        return cls("bounded", float(lo), float(hi))
+        """`p = lo + (hi - lo) sigmoid(z)`; `lo` and `hi` are array leaves (a caller may
+        trace or batch them), checked finite with `lo < hi`."""
+        lo, hi = real("lo", lo, low=None), real("hi", hi, low=None)
+        return cls("bounded", lo, require(hi, lo < hi, f"bounds must be finite with lo < hi; "
+                                                        f"got ({lo}, {hi})"))
 
     def forward(self, z: PyTree[Array]) -> PyTree[Array]:
         if self.kind == "positive":
@@ -81,7 +84,8 @@ class InverseResult:
     - `params`: the final parameters (in the original, constrained space).
     - `value`: the final objective.
     - `history`: `{"objective": [...], "grad_norm": [...], "time_s": [...]}`, one entry per
-      accepted iterate (the gradient is with respect to the unconstrained variables).
+      accepted iterate of this call (after a resume: from the initial point, then the
+      resumed steps; the gradient is with respect to the unconstrained variables).
     - `steps`: solver steps taken (line-search trials included).
     - `converged`: whether the solver's tolerance was met within `max_steps`.
     - `message`: the solver's result in words.
@@ -101,56 +105,81 @@ def _finite_tree(tree: PyTree[Array], what: str) -> None:
             raise ValueError(f"{what} contains NaN or Inf")
 
 
-def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progress, reparam,
-           label) -> InverseResult:
-    tags: frozenset = frozenset()
-    state = solver.init(fn, y0, args, {}, f_struct, None, tags)
-    step = eqx.filter_jit(lambda y, s: solver.step(fn, y, args, {}, s, tags))
-    term = eqx.filter_jit(lambda y, s: solver.terminate(fn, y, args, {}, s, tags))
-    measure = eqx.filter_jit(value_and_grad)
-    history: dict[str, list[float]] = {"objective": [], "grad_norm": [], "time_s": []}
+class _OptimistixSteps(AbstractIterativeSolver):
+    """An optimistix minimiser / least-squares solver for `sciopt.train.iterate`: each step
+    is one `solver.step` and its `terminate`; the metrics are the objective and gradient
+    norm at the iterate (a rejected line-search trial repeats the last value). The
+    solver state's non-array parts (closure-converted jaxprs) stay out of the carried
+    state, in `static_state`."""
 
-    def record(y, t0, state=None):
+    solver: Any
+    fn: Callable
+    args: Any
+    y0: PyTree[Array]
+    value_and_grad: Callable
+    dynamic_state: PyTree[Array]
+    static_state: Any = eqx.field(static=True)
+
+    def _measure(self, y, state):
         # Quasi-Newton states carry the value and gradient at the accepted iterate: reuse
         # them instead of evaluating again; other solvers (least squares) are measured.
         info = getattr(state, "f_info", None)
         if hasattr(info, "f") and hasattr(info, "grad"):
             value, grad = info.f, info.grad
         else:
-            value, grad = measure(y)
-        gnorm = float(jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad))))
-        if history["objective"] and float(value) == history["objective"][-1]:
-            return False  # a rejected trial: the iterate did not move
-        history["objective"].append(float(value))
-        history["grad_norm"].append(gnorm)
-        history["time_s"].append(time.perf_counter() - t0)
-        return True
+            value, grad = self.value_and_grad(y)
+        return value, jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grad)))
 
-    t0 = time.perf_counter()
-    record(y0, t0)
-    reporter = ProgressReporter(max_steps, 0, mode=progress, description=label, unit="step")
-    y, done, result, steps = y0, False, optx.RESULTS.successful, 0
+    def init(self, key):
+        del key
+        return self.y0, self.dynamic_state, jnp.asarray(False), optx.RESULTS.successful
+
+    def step(self, carry, key):
+        del key
+        y, dynamic, _, _ = carry
+        state = eqx.combine(dynamic, self.static_state)
+        y, state, _ = self.solver.step(self.fn, y, self.args, {}, state, frozenset())
+        done, result = self.solver.terminate(self.fn, y, self.args, {}, state, frozenset())
+        value, gnorm = self._measure(y, state)
+        dynamic = eqx.filter(state, eqx.is_array)
+        return (y, dynamic, done, result), {"objective": value, "grad_norm": gnorm}
+
+    def terminate(self, carry):
+        return carry[2]
+
+
+def _drive(solver, fn, y0, args, f_struct, value_and_grad, *, max_steps, progress, reparam,
+           label, checkpoint_dir=None) -> InverseResult:
+    state = solver.init(fn, y0, args, {}, f_struct, None, frozenset())
+    dynamic, static = eqx.partition(state, eqx.is_array)
+    steps_solver = _OptimistixSteps(solver, fn, args, y0, value_and_grad, dynamic, static)
+    start = time.perf_counter()
+    value, gnorm = eqx.filter_jit(steps_solver._measure)(y0, None)
+    times: list[float] = []
     try:
-        for steps in range(1, max_steps + 1):
-            y, state, _ = step(y, state)
-            done, result = term(y, state)
-            if record(y, t0, state):
-                reporter.update(steps, history["objective"][-1],
-                                steps / (time.perf_counter() - t0),
-                                note=f"|grad| {history['grad_norm'][-1]:.3e}")
-            if not math.isfinite(history["objective"][-1]):
-                raise FloatingPointError(f"{label}: the objective became non-finite at step "
-                                         f"{steps}")
-            if bool(done):
-                break
-    finally:
-        reporter.close()
+        out = iterate(steps_solver, max_steps, key=jax.random.key(0), chunk_size=1,
+                      checkpoint_dir=checkpoint_dir, progress=progress, description=label,
+                      on_chunk=lambda state, step: times.append(time.perf_counter() - start))
+    except NonFiniteIteration as e:
+        raise FloatingPointError(f"{label}: the objective became non-finite at step "
+                                 f"{e.result.step + 1}") from e
+    history: dict[str, list[float]] = {"objective": [float(value)],
+                                       "grad_norm": [float(gnorm)], "time_s": [0.0]}
+    for v, g, t in zip(out.metrics["objective"], out.metrics["grad_norm"],
+                       times[-len(out.metrics["objective"]):], strict=True):
+        if float(v) != history["objective"][-1]:  # a rejected trial: the iterate did not move
+            history["objective"].append(float(v))
+            history["grad_norm"].append(float(g))
+            history["time_s"].append(t)
+    y, dynamic, done, result = out.state
+    final, _ = eqx.filter_jit(steps_solver._measure)(y, eqx.combine(dynamic, static))
     converged = bool(done) and bool(result == optx.RESULTS.successful)
     message = "converged" if converged else (
         f"stopped after max_steps = {max_steps}" if not bool(done)
         else optx.RESULTS[result] if hasattr(optx.RESULTS, "__getitem__") else str(result))
-    return InverseResult(params=reparam.forward(y), value=history["objective"][-1],
-                         history=history, steps=steps, converged=converged, message=message)
+    return InverseResult(params=reparam.forward(y), value=float(final),
+                         history=history, steps=out.step, converged=converged,
+                         message=message)
 
 
 def _setup(classes, method, init, reparam, max_steps, rtol, atol):
@@ -174,6 +203,7 @@ def minimise(
     rtol: float = 1e-8,
     atol: float = 1e-8,
     progress: str = "auto",
+    checkpoint_dir: str | Path | None = None,
 ) -> InverseResult:
     """Minimise a scalar `objective(params, args)` with an optimistix minimiser.
 
@@ -188,6 +218,8 @@ def minimise(
       for a permeability, `Reparam.bounded(0, 1)` for densities).
     - `max_steps`, `rtol`, `atol`: optimistix's step limit and tolerances.
     - `progress`: `"auto"`, `"bar"`, `"lines"` or `"off"`.
+    - `checkpoint_dir`: checkpoint every step there (`sciopt.train.iterate`); a rerun
+      resumes bit for bit.
 
     **Returns:**
 
@@ -204,7 +236,8 @@ def minimise(
         raise ValueError(f"objective must return a scalar; got shape {value.shape}")
     return _drive(solver, lambda z, a: (scalar(z, a), None), y0, args, value,
                   jax.value_and_grad(lambda z: scalar(z, args)), max_steps=max_steps,
-                  progress=progress, reparam=reparam, label=f"minimise ({method})")
+                  progress=progress, reparam=reparam, label=f"minimise ({method})",
+                  checkpoint_dir=checkpoint_dir)
 
 
 def least_squares(
@@ -218,6 +251,7 @@ def least_squares(
     rtol: float = 1e-8,
     atol: float = 1e-8,
     progress: str = "auto",
+    checkpoint_dir: str | Path | None = None,
 ) -> InverseResult:
     """Minimise `0.5 |residuals(params, args)|^2` with optimistix's Levenberg-Marquardt or
     Gauss-Newton (normal equations solved by lineax QR); the recorded objective is
@@ -235,7 +269,8 @@ def least_squares(
 
     return _drive(solver, lambda z, a: (vector(z, a), None), y0, args, r,
                   jax.value_and_grad(half_sq), max_steps=max_steps, progress=progress,
-                  reparam=reparam, label=f"least squares ({method})")
+                  reparam=reparam, label=f"least squares ({method})",
+                  checkpoint_dir=checkpoint_dir)
 
 
 def finite_difference_check(fn: Callable[[Array], Array], x: Array, *, direction: Array | None

@@ -14,6 +14,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,8 +22,8 @@ from jaxtyping import Array, Float
 
 from .._figures import save_figure
 from ..solvers import MBBBeam, solve_elasticity_q4
-from ..train import ProgressReporter
-from ..validate import positive_float
+from ..train import AbstractIterativeSolver, iterate
+from ..validate import positive_float, positive_int
 
 
 def _cone_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]:
@@ -88,52 +89,75 @@ def optimality_criteria(x, dc, dv, volfrac, rmin, *, move=0.2):
     return candidate(0.5 * (lo + hi))
 
 
+class _OCSteps(AbstractIterativeSolver):
+    """SIMP's optimality-criteria iterations for `sciopt.train.iterate`: the state is the
+    design and its last largest change; it terminates at `change <= tol_change`."""
+
+    beam: MBBBeam
+    volfrac: Array
+    penal: Array
+    rmin: float = eqx.field(static=True)
+    tol_change: Array
+    dv: Array
+
+    def objective(self, x):
+        return compliance(density_filter(x, self.rmin), self.beam, penal=self.penal)
+
+    def init(self, key):
+        del key
+        x = jnp.full((self.beam.nelx, self.beam.nely), self.volfrac, self.dv.dtype)
+        return x, jnp.asarray(jnp.inf, x.dtype)
+
+    def step(self, state, key):
+        del key
+        x, _ = state
+        c, dc = jax.value_and_grad(self.objective)(x)
+        new = optimality_criteria(x, dc, self.dv, self.volfrac, self.rmin)
+        change = jnp.max(jnp.abs(new - x))
+        return (new, change), {"compliance": c, "change": change}
+
+    def terminate(self, state):
+        return state[1] <= self.tol_change
+
+
 def simp_mbb(*, nelx: int = 60, nely: int = 20, volfrac: float = 0.5, penal: float = 3.0,
              rmin: float = 1.5, max_iterations: int = 500, tol_change: float = 0.01,
-             progress: str = "auto") -> TopologyResult:
+             progress: str = "auto", checkpoint_dir: str | Path | None = None,
+             chunk_size: int = 10) -> TopologyResult:
     """Minimise the compliance of the half MBB beam at volume fraction `volfrac` (SIMP with
     `penal`, density filter of radius `rmin`, OC updates from the uniform design) until the
     largest density change is at most `tol_change` (the 88-line code's stopping rule) or
-    `max_iterations`. Sensitivities come from `jax.grad` of `compliance(filter(x))`."""
+    `max_iterations`. Sensitivities come from `jax.grad` of `compliance(filter(x))`.
+
+    The iterations run on `sciopt.train.iterate` in compiled chunks of `chunk_size`
+    (progress, JSON-lines metrics and checkpoints with bitwise resume under
+    `checkpoint_dir`, the NaN/Inf guard); the stopping rule is checked after every
+    iteration, inside the chunk.
+    """
     volfrac = positive_float("volfrac", volfrac)
     if volfrac >= 1:
         raise ValueError(f"volfrac must be in (0, 1); got {volfrac}")
     penal, rmin = positive_float("penal", penal), positive_float("rmin", rmin)
+    positive_int("max_iterations", max_iterations)
     beam = MBBBeam(nelx, nely)
-    x = jnp.full((nelx, nely), volfrac)
-
-    def objective(x):
-        return compliance(density_filter(x, rmin), beam, penal=penal)
-
+    dtype = jnp.result_type(float)
+    x0 = jnp.full((nelx, nely), volfrac, dtype)
     # The volume's sensitivity, unnormalised as in the 88-line code (the bisection on the
     # multiplier then visits the same values).
-    dv = jax.grad(lambda x: jnp.sum(density_filter(x, rmin)))(x)
-
-    @jax.jit
-    def iterate(x):
-        c, dc = jax.value_and_grad(objective)(x)
-        new = optimality_criteria(x, dc, dv, volfrac, rmin)
-        return new, c, jnp.max(jnp.abs(new - x))
-
-    history: dict[str, list[float]] = {"compliance": [], "change": []}
-    reporter = ProgressReporter(max_iterations, 0, mode=progress, description="SIMP (OC)",
-                                unit="iteration")
+    dv = jax.grad(lambda x: jnp.sum(density_filter(x, rmin)))(x0)
+    solver = _OCSteps(beam, jnp.asarray(volfrac, dtype), jnp.asarray(penal, dtype), rmin,
+                      jnp.asarray(tol_change, dtype), dv)
     t0 = time.perf_counter()
-    try:
-        for it in range(1, max_iterations + 1):
-            x, c, change = iterate(x)
-            history["compliance"].append(float(c))
-            history["change"].append(float(change))
-            reporter.update(it, float(c), it / (time.perf_counter() - t0),
-                            note=f"change {float(change):.3f}")
-            if float(change) <= tol_change:
-                break
-    finally:
-        reporter.close()
+    result = iterate(solver, max_iterations, key=jax.random.key(0), chunk_size=chunk_size,
+                     checkpoint_dir=checkpoint_dir, progress=progress,
+                     description="SIMP (OC)")
+    x = result.state[0]
+    history = {"compliance": result.metrics["compliance"].tolist(),
+               "change": result.metrics["change"].tolist()}
     x_phys = density_filter(x, rmin)
-    return TopologyResult(density=np.asarray(x_phys), compliance=float(objective(x)),
-                          volume=float(jnp.mean(x_phys)), history=history, iterations=it,
-                          wall_s=time.perf_counter() - t0)
+    return TopologyResult(density=np.asarray(x_phys), compliance=float(solver.objective(x)),
+                          volume=float(jnp.mean(x_phys)), history=history,
+                          iterations=result.step, wall_s=time.perf_counter() - t0)
 
 
 def plot_topology(result: TopologyResult, path: str | Path, *, title: str = "") -> Path:

@@ -194,6 +194,9 @@ def iterate(
         reporter.message(f"{description}: resuming from checkpoint at step {resumed_from}")
     collected: list[np.ndarray] = []
     status, message = "ok", ""
+    if resumed_from is not None and bool(eqx.filter_jit(solver.terminate)(carry.state)):
+        status, message = "terminated", f"{description}: terminated at step {step}"
+        num_steps = step  # a finished run resumed: nothing left to do
     start = time.perf_counter()
     try:
         while step < num_steps:
