@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -25,10 +23,9 @@ from ._checkpoint import (
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
-    prune_checkpoints,
     remove_stale_temporaries,
-    save_checkpoint,
 )
+from ._loop import Chunk, run_chunks
 from ._progress import ProgressReporter
 from ._sources import AbstractBatchSource, as_source
 
@@ -249,13 +246,6 @@ def resume_state(ckpt_dir: Path | None, resume: bool, like: PyTree, num_steps: i
     return step, state
 
 
-def _next_boundary(step: int, num_steps: int, chunk_size: int, every: int | None) -> int:
-    nxt = (step // chunk_size + 1) * chunk_size
-    if every is not None:
-        nxt = min(nxt, (step // every + 1) * every)
-    return min(nxt, num_steps)
-
-
 def fit(
     loss: LossFn,
     model: PyTree,
@@ -397,64 +387,46 @@ def fit(
     reporter = ProgressReporter(num_steps, step, mode=progress, description=description)
     if resumed_from is not None:
         reporter.message(f"{description}: resuming from checkpoint at step {resumed_from}")
-    losses: list[np.ndarray] = []
+    bad_checks: list[np.ndarray] = []
+
+    def run_chunk(state, num):
+        first = int(state.step)
+        state, guard, totals, terms = _run_chunk(
+            state, jnp.array(num), source, loss, optimizer, model_static, term_names,
+            chunk_size, mesh, grouped_gradients)
+        bad_step = int(guard.bad_step)
+        done = num if bad_step < 0 else bad_step - first
+        bad_checks.append(np.asarray(guard.bad_checks))
+        values = np.column_stack([np.asarray(totals)[:done], np.asarray(terms)[:done]])
+        return Chunk(state, values, bad_step)
+
     status, message = "ok", ""
-    start = time.perf_counter()
     try:
-        while step < num_steps:
-            boundary = _next_boundary(step, num_steps, chunk_size, checkpoint_every)
-            num = boundary - step
-            t0 = time.perf_counter()
-            state, guard, totals, terms = _run_chunk(
-                state, jnp.array(num), source, loss, optimizer, model_static, term_names,
-                chunk_size, mesh, grouped_gradients)
-            bad_step = int(guard.bad_step)
-            done = num if bad_step < 0 else bad_step - step
-            totals = np.asarray(totals)[:done]
-            terms = np.asarray(terms)[:done]
-            elapsed = time.perf_counter() - t0
-            rate = done / elapsed if elapsed > 0 else math.inf
-            losses.append(totals)
-            if metrics_file is not None:
-                with open(metrics_file, "a") as f:
-                    for j in range(done):
-                        s = step + j + 1
-                        if s % log_every == 0 or s == num_steps:
-                            record = {"step": s, "loss": float(totals[j])}
-                            record.update({n: float(terms[j, k])
-                                           for k, n in enumerate(term_names)})
-                            record["wall_time"] = round(time.perf_counter() - start, 6)
-                            record["steps_per_second"] = round(rate, 3)
-                            f.write(json.dumps(record) + "\n")
-            step += done
-            if done:
-                reporter.update(step, float(totals[-1]), rate)
-            if bad_step >= 0:
-                flags = np.asarray(guard.bad_checks)
-                bad = [n for n, b in zip(check_names, flags, strict=True) if b]
-                message = (f"{description}: non-finite value at step {bad_step} in "
-                           f"{', '.join(repr(b) for b in bad)}; ")
-                if on_nonfinite == "rollback":
-                    latest = latest_checkpoint(ckpt_dir) if ckpt_dir is not None else None
-                    if latest is not None:
-                        _, state, _ = load_checkpoint(latest, initial_state)
-                        if mesh is not None:
-                            state = _replicate(state, mesh)
-                    else:
-                        state = initial_state
-                    step = int(state.step)
-                    status = "rolled_back"
-                    message += f"rolled back to the state at step {step}"
+        out = run_chunks(run_chunk, state, step=step, num_steps=num_steps,
+                         chunk_size=chunk_size, names=("loss", *term_names),
+                         reporter=reporter, checkpoint_dir=ckpt_dir,
+                         checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                         metrics_file=metrics_file, log_every=log_every)
+        state, step = out.carry, out.step
+        if out.status == "nonfinite":
+            bad = [n for n, b in zip(check_names, bad_checks[-1], strict=True) if b]
+            message = (f"{description}: non-finite value at step {out.bad_step} in "
+                       f"{', '.join(repr(b) for b in bad)}; ")
+            if on_nonfinite == "rollback":
+                latest = latest_checkpoint(ckpt_dir) if ckpt_dir is not None else None
+                if latest is not None:
+                    _, state, _ = load_checkpoint(latest, initial_state)
+                    if mesh is not None:
+                        state = _replicate(state, mesh)
                 else:
-                    status = "nonfinite"
-                    message += f"stopped with the last finite state (step {step})"
-                reporter.message(message)
-                break
-            if ckpt_dir is not None and (
-                step == num_steps or step % (checkpoint_every or chunk_size) == 0
-            ):
-                save_checkpoint(ckpt_dir, step, state, {"num_steps": num_steps})
-                prune_checkpoints(ckpt_dir, keep_checkpoints)
+                    state = initial_state
+                step = int(state.step)
+                status = "rolled_back"
+                message += f"rolled back to the state at step {step}"
+            else:
+                status = "nonfinite"
+                message += f"stopped with the last finite state (step {step})"
+            reporter.message(message)
     finally:
         reporter.close()
 
@@ -462,7 +434,7 @@ def fit(
         model=eqx.combine(state.params, model_static),
         opt_state=state.opt_state,
         step=step,
-        losses=np.concatenate(losses) if losses else np.zeros((0,)),
+        losses=out.values[:, 0],
         status=status,
         message=message,
         resumed_from=resumed_from,

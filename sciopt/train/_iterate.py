@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import json
-import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -23,11 +20,8 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from ..validate import one_of, positive_int
-from ._checkpoint import (
-    prune_checkpoints,
-    save_checkpoint,
-)
-from ._fit import _all_finite, _next_boundary, _raw_key, _truncate_metrics, resume_state
+from ._fit import _all_finite, _raw_key, _truncate_metrics, resume_state
+from ._loop import Chunk, run_chunks
 from ._progress import ProgressReporter
 
 
@@ -192,52 +186,37 @@ def iterate(
     reporter = ProgressReporter(num_steps, step, mode=progress, description=description)
     if resumed_from is not None:
         reporter.message(f"{description}: resuming from checkpoint at step {resumed_from}")
-    collected: list[np.ndarray] = []
     status, message = "ok", ""
     if resumed_from is not None and bool(eqx.filter_jit(solver.terminate)(carry.state)):
         status, message = "terminated", f"{description}: terminated at step {step}"
         num_steps = step  # a finished run resumed: nothing left to do
-    start = time.perf_counter()
+
+    def run_chunk(carry, num):
+        first = int(carry.step)
+        carry, bad, stop, values = _chunk(solver, carry, jnp.asarray(num), names, chunk_size)
+        return Chunk(carry, np.asarray(values)[:int(carry.step) - first], int(bad),
+                     bool(stop))
+
     try:
-        while step < num_steps:
-            num = _next_boundary(step, num_steps, chunk_size, None) - step
-            t0 = time.perf_counter()
-            carry, bad, stop, values = _chunk(solver, carry, jnp.asarray(num), names,
-                                              chunk_size)
-            done = int(carry.step) - step
-            values = np.asarray(values)[:done]
-            elapsed = time.perf_counter() - t0
-            rate = done / elapsed if elapsed > 0 else math.inf
-            collected.append(values)
-            if metrics_file is not None:
-                with open(metrics_file, "a") as f:
-                    for j in range(done):
-                        record = {"step": step + j + 1,
-                                  **{n: float(values[j, k]) for k, n in enumerate(names)},
-                                  "wall_time": round(time.perf_counter() - start, 6)}
-                        f.write(json.dumps(record) + "\n")
-            step += done
-            if done:
-                reporter.update(step, float(values[-1, 0]), rate)
-            if ckpt_dir is not None and done:
-                save_checkpoint(ckpt_dir, step, carry, {"num_steps": num_steps})
-                prune_checkpoints(ckpt_dir, keep_checkpoints)
-            if on_chunk is not None and done:
-                on_chunk(carry.state, step)
-            if int(bad) >= 0:
-                status = "nonfinite"
-                message = (f"{description}: non-finite metric or state at step {int(bad)}; "
-                           f"stopped with the last finite state (step {step})")
-                reporter.message(message)
-                break
-            if bool(stop):
-                status, message = "terminated", f"{description}: terminated at step {step}"
-                break
+        out = run_chunks(run_chunk, carry, step=step, num_steps=num_steps,
+                         chunk_size=chunk_size, names=names, reporter=reporter,
+                         checkpoint_dir=ckpt_dir, keep_checkpoints=keep_checkpoints,
+                         metrics_file=metrics_file, on_chunk=(
+                             None if on_chunk is None
+                             else lambda c, s: on_chunk(c.state, s)))
+        carry, step = out.carry, out.step
+        if out.status == "nonfinite":
+            status = "nonfinite"
+            message = (f"{description}: non-finite metric or state at step {out.bad_step}; "
+                       f"stopped with the last finite state (step {step})")
+            reporter.message(message)
+        elif out.status == "terminated":
+            status, message = "terminated", f"{description}: terminated at step {step}"
     finally:
         reporter.close()
-    stacked = np.concatenate(collected) if collected else np.zeros((0, len(names)))
-    result = IterateResult(carry.state, step, {n: stacked[:, k] for k, n in enumerate(names)},
-                           status, message, resumed_from)
+    result = IterateResult(carry.state, step,
+                           {n: out.values[:, k] for k, n in enumerate(names)}, status,
+                           message, resumed_from)
     if status == "nonfinite" and throw:
         raise NonFiniteIteration(message, result)
     return result

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sciopt.data import split_indices
-from sciopt.train._fit import _next_boundary
+from sciopt.train._loop import next_boundary as _next_boundary
 
 
 @settings(max_examples=200, deadline=None)
