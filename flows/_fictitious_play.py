@@ -93,10 +93,10 @@ class _PlaySteps(SnapshotSteps):
         inner = MeanFieldLangevin(method.temperature, method.dt, method.solver)
         t1 = method.dt * method.inner_steps
         k_bm, k_pick = jax.random.split(key)
-        best, _ = _solve(_FrozenField(self.energy, x), inner, x, None, t1, method.inner_steps,
-                         jnp.array([t1], x.dtype), k_bm)
+        best, _ = _solve(_FrozenField(self.energy, x), inner, x, None, jnp.zeros((), x.dtype),
+                         t1, method.inner_steps, k_bm)
         idx = jax.random.permutation(k_pick, n)[:replaced]
-        return x.at[idx].set(best[-1][idx])
+        return x.at[idx].set(best[idx])
 
     def observe(self, x):
         return x
@@ -126,7 +126,8 @@ def fictitious_play(
     - `key`: PRNG key.
     - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
       bitwise resume, progress, metrics, the NaN/Inf guard; at snapshot boundaries) instead
-      of one pure scan; the result is the same. Leave both unset inside `jax.jit`.
+      of one pure scan; the result is the same to round-off. Leave both unset inside
+      `jax.jit`.
 
     **Returns:**
 

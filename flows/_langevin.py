@@ -23,6 +23,8 @@ methods for SDEs satisfying a commutativity condition" (2023, QUICSORT / ShOULD)
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import diffrax
 import equinox as eqx
@@ -35,8 +37,10 @@ from sciopt.validate import is_concrete, positive_float, real, require
 from ._energy import MeanFieldEnergy
 from ._particles import (
     ParticleTrajectory,
+    SnapshotSteps,
     check_particles,
     check_step_stability,
+    run_snapshots,
 )
 
 
@@ -48,7 +52,8 @@ class MeanFieldLangevin(eqx.Module):
 
     - `temperature`: lambda >= 0 (0 gives the deterministic Wasserstein gradient flow of F
       for particles).
-    - `dt`: the step (shortened so that a whole number of steps reaches `t1`).
+    - `dt`: the step (shortened so that a whole number of equal steps spans each interval
+      between save times).
     - `solver`: a diffrax solver for additive noise; default `diffrax.ShARK()` (strong order
       1.5 with space-time Lévy area). `diffrax.Euler()` is Euler–Maruyama.
 
@@ -124,12 +129,14 @@ def _check_dt(energy: MeanFieldEnergy, dt: float, x0: Array) -> None:
     check_step_stability("dt", dt, lambda z: energy.field_force(z, z), x0)
 
 
-@eqx.filter_jit
-def _solve(energy, method, x0, v0, t1, steps, ts, key):
-    dt = t1 / steps
+def _solve(energy, method, x0, v0, t0, t1, steps, key):
+    """`(x, v)` at `t1` after `steps` equal steps from `(x0, v0)` at `t0` (`v` is `None`
+    for the overdamped dynamics). The Brownian path is keyed by `key` and the step times
+    (`diffrax.UnsafeBrownianPath`), so solving `[t0, t1]` in pieces draws the same noise
+    wherever the pieces meet the same step times."""
+    dt = (t1 - t0) / steps
     shape = x0.shape
-    saveat = diffrax.SaveAt(ts=ts.astype(x0.dtype))
-    common = dict(t0=0.0, t1=t1, dt0=dt, saveat=saveat, max_steps=steps + 1,
+    common = dict(t0=t0, t1=t1, dt0=dt, saveat=diffrax.SaveAt(t1=True), max_steps=steps + 1,
                   adjoint=diffrax.ForwardMode())
     if isinstance(method, UnderdampedMeanFieldLangevin):
         lam, gamma = method.temperature, method.friction
@@ -140,13 +147,44 @@ def _solve(energy, method, x0, v0, t1, steps, ts, key):
         noise = diffrax.UnderdampedLangevinDiffusionTerm(gamma, lam, bm)
         sol = diffrax.diffeqsolve(diffrax.MultiTerm(drift, noise), method.solver,
                                   y0=(x0, v0), **common)
-        return sol.ys
+        return sol.ys[0][-1], sol.ys[1][-1]
     drift = diffrax.ODETerm(lambda t, x, args: energy.force(x))
     scale = jnp.broadcast_to(jnp.sqrt(2 * method.temperature).astype(x0.dtype), shape)
     bm = diffrax.UnsafeBrownianPath(shape=shape, key=key, levy_area=diffrax.SpaceTimeLevyArea)
     noise = diffrax.ControlTerm(lambda t, x, args: lx.DiagonalLinearOperator(scale), bm)
     sol = diffrax.diffeqsolve(diffrax.MultiTerm(drift, noise), method.solver, y0=x0, **common)
-    return sol.ys, None
+    return sol.ys[-1], None
+
+
+class _LangevinSteps(SnapshotSteps):
+    """Langevin dynamics for `sciopt.train.iterate`: step `i` integrates from `times[i]` to
+    `times[i + 1]` in `per_interval` equal steps (diffrax); the carry is `(x, v, i)`."""
+
+    energy: MeanFieldEnergy
+    method: MeanFieldLangevin | UnderdampedMeanFieldLangevin
+    times: Float[Array, " S"]
+    noise_key: PRNGKeyArray
+    start: tuple
+    per_interval: int = eqx.field(static=True)
+    every: int = eqx.field(static=True)
+    snapshots: int = eqx.field(static=True)
+
+    def advance(self, carry, key):
+        del key  # the Brownian path is keyed by `noise_key` and the step times
+        x, v, i = carry
+        x, v = _solve(self.energy, self.method, x, v, self.times[i], self.times[i + 1],
+                      self.per_interval, self.noise_key)
+        return x, v, i + 1
+
+    def observe(self, carry):
+        return carry[0], carry[1]
+
+
+def _steps_between(a, b, dt: float, fallback: int) -> int:
+    """Equal steps of at most `dt` covering `[a, b]` (concrete), else `fallback`."""
+    if not is_concrete(a, b):
+        return fallback
+    return max(1, math.ceil(float(jnp.max(b - a)) / dt - 1e-9))
 
 
 def langevin(
@@ -158,6 +196,8 @@ def langevin(
     key: PRNGKeyArray,
     saveat: Float[Array, " S"] | None = None,
     v0: Float[Array, "N d"] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    progress: Any = "off",
 ) -> ParticleTrajectory:
     """Run N-particle mean-field Langevin dynamics from `x0` to time `t1`.
 
@@ -170,6 +210,13 @@ def langevin(
     - `key`: PRNG key for the Brownian motion.
     - `saveat`: times in `[0, t1]` to keep (default `[0, t1]`).
     - `v0`: initial velocities for the underdamped dynamics (default zero).
+    - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
+      bitwise resume, progress, metrics, the NaN/Inf guard; at the `saveat` times) instead
+      of one pure scan; the result is the same to round-off. Leave both unset inside
+      `jax.jit`.
+
+    Each interval between save times is solved in the same number of equal steps, at most
+    `dt` long (with traced save times: `t1 / dt` steps each).
 
     **Returns:**
 
@@ -196,5 +243,18 @@ def langevin(
         raise ValueError("v0 is only used by UnderdampedMeanFieldLangevin")
     else:
         _check_dt(energy, method.dt, x0)
-    xs, vs = _solve(energy, method, x0, v0, float(t1), steps, ts, key)
+    t1 = float(t1)
+    zero = jnp.zeros((), ts.dtype)
+    first = ts[0]
+    if is_concrete(first) and float(first) == 0.0:
+        start = (x0, v0)
+    else:  # to the first save time
+        start = _solve(energy, method, x0, v0, zero, first,
+                       _steps_between(zero, first, method.dt, steps), key)
+    solver = _LangevinSteps(energy=energy, method=method, times=ts, noise_key=key,
+                            start=(*start, jnp.asarray(0)),
+                            per_interval=_steps_between(ts[:-1], ts[1:], method.dt, steps)
+                            if ts.size > 1 else 1, every=1, snapshots=ts.size - 1)
+    xs, vs = run_snapshots(solver, key=key, checkpoint_dir=checkpoint_dir,
+                           progress=progress, description="Langevin")
     return ParticleTrajectory(ts=ts, x=xs, v=vs)

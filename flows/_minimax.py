@@ -273,7 +273,8 @@ def minimax_langevin(
     - `key`: PRNG key for the noise.
     - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
       bitwise resume, progress, metrics, the NaN/Inf guard; at snapshot boundaries) instead
-      of one pure scan; the result is the same. Leave both unset inside `jax.jit`.
+      of one pure scan; the result is the same to round-off. Leave both unset inside
+      `jax.jit`.
 
     **Returns:**
 

@@ -203,7 +203,7 @@ def run_snapshots(solver: SnapshotSteps, *, key: PRNGKeyArray,
     `checkpoint_dir` or `progress` asks for the host loop (checkpoints and progress at
 snapshot boundaries, in about 20 chunks), else as one pure
     `sciopt.train.scan_iterate` (for callers' `jit`, `vmap`, `grad`). Both give the same
-    result."""
+    result to round-off (they compile differently)."""
     if checkpoint_dir is None and progress in ("off", False, None):
         return _scan_snapshots(solver, key)
     chunk = max(1, math.ceil(solver.snapshots / 20))  # about 20 progress lines

@@ -207,7 +207,8 @@ def svgd(
     - `steps`: the number of steps; `save_every` (default `steps`) must divide it.
     - `checkpoint_dir`, `progress`: run through `sciopt.train.iterate` (checkpoints with
       bitwise resume, progress, metrics, the NaN/Inf guard; at snapshot boundaries) instead
-      of one pure scan; the result is the same. Leave both unset inside `jax.jit`.
+      of one pure scan; the result is the same to round-off. Leave both unset inside
+      `jax.jit`.
 
     **Returns:**
 
