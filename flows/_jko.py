@@ -24,6 +24,7 @@ the Fokker–Planck equation" (SIAM J. Math. Anal. 1998).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,12 +36,19 @@ import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import NonFiniteIteration, iterate
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import positive_int, real
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
 from ._particles import check_function, check_particles, check_schedule
-from ._schemes import SchemeSteps
+from ._schemes import SchemeSteps, has_entropy
+
+
+@functools.cache
+def _default_optimizer(iterations: int) -> optax.GradientTransformation:
+    """The paper's Adam (5e-3, cosine decay over a step's iterations): one object per
+    iteration count, so new JKO settings with the default reuse the compiled steps."""
+    return optax.adam(optax.cosine_decay_schedule(5e-3, iterations, 0.05))
 
 
 class JKO(eqx.Module):
@@ -60,11 +68,16 @@ class JKO(eqx.Module):
     - `warm_start`: start each step's network from the previous step's (default) rather
       than from the initial one.
 
+    `step_size` and `temperature` are array leaves (a new value does not recompile; a
+    caller may `vmap` over them); whether the entropy term is there at all (`temperature`
+    nonzero, or traced) is static, as it decides whether the log-determinants are computed.
+
     Reference: Mokrov et al., "Large-scale Wasserstein gradient flows" (NeurIPS 2021).
     """
 
-    step_size: float = eqx.field(static=True)
-    temperature: float = eqx.field(static=True)
+    step_size: Float[Array, ""]
+    temperature: Float[Array, ""]
+    entropy: bool = eqx.field(static=True)
     internal: Callable | None = eqx.field(static=True)
     iterations: int = eqx.field(static=True)
     batch_size: int = eqx.field(static=True)
@@ -75,22 +88,21 @@ class JKO(eqx.Module):
                  internal: Callable | None = None, iterations: int = 500,
                  batch_size: int = 1024, optimizer: optax.GradientTransformation | None = None,
                  warm_start: bool = True):
-        self.step_size = positive_float("step_size", step_size)
-        self.temperature = positive_float("temperature", temperature, allow_zero=True)
+        self.step_size = real("step_size", step_size)
+        self.temperature = real("temperature", temperature, low_inclusive=True)
+        self.entropy = has_entropy(self.temperature)
         if internal is not None and not callable(internal):
             raise ValueError(f"internal must be a function U(rho); got {internal!r}")
         self.internal = internal
         self.iterations = positive_int("iterations", iterations)
         self.batch_size = positive_int("batch_size", batch_size)
-        if optimizer is None:
-            optimizer = optax.adam(optax.cosine_decay_schedule(5e-3, self.iterations, 0.05))
-        self.optimizer = optimizer
+        self.optimizer = _default_optimizer(self.iterations) if optimizer is None else optimizer
         self.warm_start = bool(warm_start)
 
     @property
     def has_internal(self) -> bool:
         """Whether the free energy has an entropy or internal-energy term."""
-        return self.temperature > 0 or self.internal is not None
+        return self.entropy or self.internal is not None
 
 
 def _logdet(net, x):
@@ -109,7 +121,7 @@ def _objective(net, energy, method, x, log_rho):
     loss = jnp.mean(jnp.sum((y - x) ** 2, axis=1)) / (2 * method.step_size)
     if energy is not None:
         loss = loss + energy.value(y)
-    if method.temperature:
+    if method.entropy:
         # ∫ rho log rho = E_mu[log rho_new(T x)]; log mu is a constant of this step.
         loss = loss + method.temperature * jnp.mean(log_new - log_rho)
     if method.internal is not None:

@@ -29,7 +29,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int, real
 
 
 class LightSB(eqx.Module):
@@ -44,18 +44,21 @@ class LightSB(eqx.Module):
       them, e.g. with K target samples, as the paper does).
     - `init_means`: optional `[K, d]` starting means.
 
+    `epsilon` is an array leaf (a new value does not recompile; `vmap` / `grad` over it
+    work); `train_light_sb` keeps it fixed.
+
     Reference: Korotin, Gushchin & Burnaev, ICLR 2024.
     """
 
     log_alpha: Float[Array, " K"]
     means: Float[Array, "K d"]
     chol: Float[Array, "K d d"]
-    epsilon: float = eqx.field(static=True)
+    epsilon: Float[Array, ""]
 
     def __init__(self, dim: int, components: int, epsilon: float, *, key: PRNGKeyArray,
                  init_means: Float[Array, "K d"] | None = None):
         d, k = positive_int("dim", dim), positive_int("components", components)
-        self.epsilon = positive_float("epsilon", epsilon)
+        self.epsilon = real("epsilon", epsilon)
         dtype = jnp.result_type(float)
         self.log_alpha = jnp.zeros(k, dtype)
         if init_means is None:
@@ -86,7 +89,7 @@ class LightSB(eqx.Module):
         """`log v(y) = log sum_k alpha_k N(y | r_k, eps S_k)` (up to the normalisation of
         alpha, which cancels in the objective)."""
         y = self._check(y, "y")
-        low = jnp.tril(self.chol) * math.sqrt(self.epsilon)
+        low = jnp.tril(self.chol) * jnp.sqrt(self.epsilon)
         diff = y[None] - self.means[:, None]  # [K, n, d]
         sol = jax.scipy.linalg.solve_triangular(low, jnp.swapaxes(diff, -1, -2), lower=True)
         logdet = jnp.sum(jnp.log(jnp.abs(jnp.diagonal(low, axis1=-2, axis2=-1))), -1)
@@ -129,7 +132,7 @@ class LightSB(eqx.Module):
         w, m, cov = self.conditional(x)
         k_comp, k_noise = jax.random.split(key)
         comp = jax.random.categorical(k_comp, jnp.log(w + 1e-300), axis=1)
-        low = jnp.tril(self.chol)[comp] * math.sqrt(self.epsilon)
+        low = jnp.tril(self.chol)[comp] * jnp.sqrt(self.epsilon)
         noise = jax.random.normal(k_noise, x.shape, x.dtype)
         return m[jnp.arange(x.shape[0]), comp] + jnp.einsum("nij,nj->ni", low, noise)
 
@@ -180,7 +183,8 @@ def train_light_sb(model: LightSB, sample_source: Any, sample_target: Any, *, st
         return sample_source(k0, batch_size), sample_target(k1, batch_size)
 
     def loss(m, batch, k):
-        del k
+        del k  # epsilon is the prior's, not a parameter: zero gradient, Adam leaves it
+        m = eqx.tree_at(lambda t: t.epsilon, m, jax.lax.stop_gradient(m.epsilon))
         return m.loss(*batch)
 
     schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),

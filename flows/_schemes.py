@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from sciopt.train import AbstractIterativeSolver
+from sciopt.validate import is_concrete
 
 
 class SchemeSteps(AbstractIterativeSolver):
@@ -71,3 +72,10 @@ class SchemeSteps(AbstractIterativeSolver):
     def snapshots(self, state) -> tuple[Array, ...]:
         """The pool's snapshots `[S, P, ...]`, one array per pool entry."""
         return state["snaps"]
+
+
+def has_entropy(temperature) -> bool:
+    """Whether a scheme's free energy carries the entropy term: a temperature that is not a
+    concrete zero (a traced one is taken to be on). Static, as it decides which terms are
+    computed."""
+    return not is_concrete(temperature) or float(temperature) > 0

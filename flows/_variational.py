@@ -36,13 +36,13 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import NonFiniteIteration, iterate
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int, real
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
 from ._jko import check_scheme
 from ._particles import check_particles, check_schedule
-from ._schemes import SchemeSteps
+from ._schemes import SchemeSteps, has_entropy
 
 
 def porous_medium_conjugate(m: float) -> Callable[[Array], Array]:
@@ -51,6 +51,9 @@ def porous_medium_conjugate(m: float) -> Callable[[Array], Array]:
     if positive_float("m", m) <= 1:
         raise ValueError(f"the porous-medium exponent m must be > 1; got {m}")
     return lambda t: ((m - 1) * jnp.maximum(t, 0.0) / m) ** (m / (m - 1))
+
+
+_ADAM = optax.adam(1e-3)  # the default of both players: one object, reused compilations
 
 
 class VariationalWGF(eqx.Module):
@@ -68,18 +71,23 @@ class VariationalWGF(eqx.Module):
     - `reference_scale`: the reference Gaussian has the mean of mu_k's particles and their
       covariance times `reference_scale^2` (default 1.5).
 
+    `step_size`, `temperature` and `reference_scale` are array leaves (a new value does not
+    recompile); whether the entropy term is there (`temperature` nonzero, or traced) is
+    static.
+
     Reference: Fan, Taghvaei & Chen (ICML 2022).
     """
 
-    step_size: float = eqx.field(static=True)
-    temperature: float = eqx.field(static=True)
+    step_size: Float[Array, ""]
+    temperature: Float[Array, ""]
+    entropy: bool = eqx.field(static=True)
     internal_conjugate: Callable | None = eqx.field(static=True)
     iterations: int = eqx.field(static=True)
     critic_steps: int = eqx.field(static=True)
     batch_size: int = eqx.field(static=True)
     optimizer: optax.GradientTransformation = eqx.field(static=True)
     critic_optimizer: optax.GradientTransformation = eqx.field(static=True)
-    reference_scale: float = eqx.field(static=True)
+    reference_scale: Float[Array, ""]
 
     def __init__(self, step_size: float, *, temperature: float = 0.0,
                  internal_conjugate: Callable | None = None, iterations: int = 500,
@@ -87,27 +95,27 @@ class VariationalWGF(eqx.Module):
                  optimizer: optax.GradientTransformation | None = None,
                  critic_optimizer: optax.GradientTransformation | None = None,
                  reference_scale: float = 1.5):
-        self.step_size = positive_float("step_size", step_size)
-        self.temperature = positive_float("temperature", temperature, allow_zero=True)
+        self.step_size = real("step_size", step_size)
+        self.temperature = real("temperature", temperature, low_inclusive=True)
+        self.entropy = has_entropy(self.temperature)
         if internal_conjugate is not None and not callable(internal_conjugate):
             raise ValueError(f"internal_conjugate must be a function U*(t); got "
                              f"{internal_conjugate!r}")
-        if internal_conjugate is not None and self.temperature > 0:
+        if internal_conjugate is not None and self.entropy:
             raise ValueError("give either temperature (entropy) or internal_conjugate, not "
                              "both: the conjugate of a sum is not the sum of the conjugates")
         self.internal_conjugate = internal_conjugate
         self.iterations = positive_int("iterations", iterations)
         self.critic_steps = positive_int("critic_steps", critic_steps)
         self.batch_size = positive_int("batch_size", batch_size)
-        self.optimizer = optax.adam(1e-3) if optimizer is None else optimizer
-        self.critic_optimizer = (optax.adam(1e-3) if critic_optimizer is None
-                                 else critic_optimizer)
-        self.reference_scale = positive_float("reference_scale", reference_scale)
+        self.optimizer = _ADAM if optimizer is None else optimizer
+        self.critic_optimizer = _ADAM if critic_optimizer is None else critic_optimizer
+        self.reference_scale = real("reference_scale", reference_scale)
 
     @property
     def has_internal(self) -> bool:
         """Whether the free energy has an entropy or internal-energy term."""
-        return self.temperature > 0 or self.internal_conjugate is not None
+        return self.entropy or self.internal_conjugate is not None
 
     def conjugate(self, t: Array) -> Array:
         """`U*(t)` of the internal energy."""

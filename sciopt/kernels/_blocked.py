@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -114,23 +115,27 @@ def _matvec_forward(kernel, bx, by, x, y, v):
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def matvec(kernel: Pairwise, bx: int, by: int, x, y, v):
-    return _matvec_forward(kernel, bx, by, x, y, v)
+def matvec(static, bx: int, by: int, params, x, y, v):
+    """`sum_j k(x_i, y_j) v_j` with the kernel split into its static part and its array
+    leaves `params` (`eqx.partition`), which are differentiated too."""
+    return _matvec_forward(eqx.combine(params, static), bx, by, x, y, v)
 
 
-def _matvec_fwd(kernel, bx, by, x, y, v):
-    return _matvec_forward(kernel, bx, by, x, y, v), (x, y, v)
+def _matvec_fwd(static, bx, by, params, x, y, v):
+    return matvec(static, bx, by, params, x, y, v), (params, x, y, v)
 
 
-def _matvec_pull(kernel, xi, extra, yj, vj):
+def _matvec_pull(static, params, xi, extra, yj, vj):
     (gi,) = extra
-    _, pull = jax.vjp(lambda a, b, c: _matvec_block(kernel, a, b, c), xi, yj, vj)
+    _, pull = jax.vjp(lambda p, a, b, c: _matvec_block(eqx.combine(p, static), a, b, c),
+                      params, xi, yj, vj)
     return pull(gi)
 
 
-def _matvec_bwd(kernel, bx, by, res, g):
-    x, y, v = res
-    return _backward(partial(_matvec_pull, kernel), bx, by, x, y, v, (g,), 0.0)
+def _matvec_bwd(static, bx, by, res, g):
+    params, x, y, v = res
+    return _backward(partial(_matvec_pull, static, params), bx, by, params, x, y, v, (g,),
+                     0.0)
 
 
 matvec.defvjp(_matvec_fwd, _matvec_bwd)
@@ -167,27 +172,30 @@ def _lse_forward(score, bx, by, x, y, v):
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def logsumexp(score: Pairwise, bx: int, by: int, x, y, v):
-    return _lse_forward(score, bx, by, x, y, v)
+def logsumexp(static, bx: int, by: int, params, x, y, v):
+    """`log sum_j exp(s(x_i, y_j) + v_j)`, the score split as for `matvec`."""
+    return _lse_forward(eqx.combine(params, static), bx, by, x, y, v)
 
 
-def _lse_fwd(score, bx, by, x, y, v):
-    out = _lse_forward(score, bx, by, x, y, v)
-    return out, (x, y, v, out)
+def _lse_fwd(static, bx, by, params, x, y, v):
+    out = logsumexp(static, bx, by, params, x, y, v)
+    return out, (params, x, y, v, out)
 
 
-def _lse_pull(score, xi, extra, yj, vj):
+def _lse_pull(static, params, xi, extra, yj, vj):
     gi, oi = extra
-    z, pull = jax.vjp(lambda a, b, c: _lse_scores(score, a, b, c), xi, yj, vj)
+    z, pull = jax.vjp(lambda p, a, b, c: _lse_scores(eqx.combine(p, static), a, b, c),
+                      params, xi, yj, vj)
     # exp(-inf - o) = 0 for padded columns and for -inf weights; guard o = -inf rows.
     o, g = oi.T[..., None], gi.T[..., None]  # [k, rows, 1]
     p = jnp.where(jnp.isfinite(o), jnp.exp(z - o), 0.0)
     return pull(g * p)
 
 
-def _lse_bwd(score, bx, by, res, g):
-    x, y, v, out = res
-    return _backward(partial(_lse_pull, score), bx, by, x, y, v, (g, out), -jnp.inf)
+def _lse_bwd(static, bx, by, res, g):
+    params, x, y, v, out = res
+    return _backward(partial(_lse_pull, static, params), bx, by, params, x, y, v, (g, out),
+                     -jnp.inf)
 
 
 logsumexp.defvjp(_lse_fwd, _lse_bwd)
@@ -196,9 +204,9 @@ logsumexp.defvjp(_lse_fwd, _lse_bwd)
 # ---------------------------------------------------------------------------------------
 
 
-def _backward(pull, bx, by, x, y, v, row_extras, v_fill):
-    """Accumulate (dx, dy, dv) over all block pairs; `pull(xi, extras_i, yj, vj)` returns
-    one block pair's contribution."""
+def _backward(pull, bx, by, params, x, y, v, row_extras, v_fill):
+    """Accumulate (dparams, dx, dy, dv) over all block pairs; `pull(xi, extras_i, yj, vj)`
+    returns one block pair's contribution (padded rows carry a zero cotangent)."""
     n, m = x.shape[0], y.shape[0]
     xb = _blocks(x, bx)
     # Padded rows get a zero cotangent, so they contribute nothing.
@@ -206,18 +214,20 @@ def _backward(pull, bx, by, x, y, v, row_extras, v_fill):
     cols = _columns(y, v, by, v_fill)
 
     def rows(carry, blk):
-        dys, dvs = carry
+        dp, dys, dvs = carry
         xi, ex = blk
         dxi = jnp.zeros_like(xi)
         dys, dvs = list(dys), list(dvs)
         for j, (yj, vj) in enumerate(cols):
-            a, b, c = pull(xi, ex, yj, vj)
+            p, a, b, c = pull(xi, ex, yj, vj)
+            dp = jax.tree.map(jnp.add, dp, p)
             dxi, dys[j], dvs[j] = dxi + a, dys[j] + b, dvs[j] + c
-        return (tuple(dys), tuple(dvs)), dxi
+        return (dp, tuple(dys), tuple(dvs)), dxi
 
-    init = (tuple(jnp.zeros_like(yj) for yj, _ in cols),
+    init = (jax.tree.map(jnp.zeros_like, params),
+            tuple(jnp.zeros_like(yj) for yj, _ in cols),
             tuple(jnp.zeros(vj.shape, v.dtype) for _, vj in cols))
-    (dys, dvs), dx = jax.lax.scan(rows, init, (xb, extras))
+    (dp, dys, dvs), dx = jax.lax.scan(rows, init, (xb, extras))
     dy = jnp.concatenate(dys)[:m]
     dv = jnp.concatenate(dvs)[:m]
-    return dx.reshape(-1, *x.shape[1:])[:n], dy, dv
+    return dp, dx.reshape(-1, *x.shape[1:])[:n], dy, dv

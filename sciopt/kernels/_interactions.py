@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..validate import positive_float
+from ..validate import real
 from . import _blocked
 
 Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
@@ -42,8 +42,11 @@ def _run(op, fn, x, y, v, block_size, mesh):
     v2 = v[:, None] if vector else v
     width = 1 if hasattr(fn, "block") else x.shape[1]
     bx, by = _blocked.block_sizes(block_size, x.shape[0], y.shape[0], width)
+    # The kernel's array leaves (a bandwidth, an epsilon) are arguments of the custom VJP,
+    # so they may be traced and are differentiated; the rest of it is static.
+    params, static = eqx.partition(fn, eqx.is_array)
     if mesh is None:
-        out = op(fn, bx, by, x, y, v2)
+        out = op(static, bx, by, params, x, y, v2)
     else:
         spec = jax.sharding.PartitionSpec
         axis = mesh.axis_names[0]
@@ -52,10 +55,10 @@ def _run(op, fn, x, y, v, block_size, mesh):
         pad = (-n) % ndev
         xp = jnp.concatenate([x, jnp.broadcast_to(x[:1], (pad, x.shape[1]))]) if pad else x
         bx = min(bx, xp.shape[0] // ndev)
-        sharded = jax.shard_map(lambda xs, ys, vs: op(fn, bx, by, xs, ys, vs), mesh=mesh,
-                                in_specs=(spec(axis), spec(), spec()), out_specs=spec(axis),
-                                check_vma=False)
-        out = sharded(xp, y, v2)[:n]
+        sharded = jax.shard_map(lambda ps, xs, ys, vs: op(static, bx, by, ps, xs, ys, vs),
+                                mesh=mesh, in_specs=(spec(), spec(axis), spec(), spec()),
+                                out_specs=spec(axis), check_vma=False)
+        out = sharded(params, xp, y, v2)[:n]
     return out[:, 0] if vector else out
 
 
@@ -133,9 +136,11 @@ def squared_distances(x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Float[A
 
 
 class GaussianKernel(eqx.Module):
-    """`k(x, y) = exp(-|x - y|^2 / (2 bandwidth^2))`, with a vectorised `block`."""
+    """`k(x, y) = exp(-|x - y|^2 / (2 bandwidth^2))`, with a vectorised `block`. The
+    bandwidth is an array leaf: a new value does not recompile, and `kernel_matvec`
+    differentiates with respect to it."""
 
-    bandwidth: float = eqx.field(static=True)
+    bandwidth: Float[Array, ""]
 
     def __call__(self, a: Float[Array, " d"], b: Float[Array, " d"]) -> Float[Array, ""]:
         return jnp.exp(-jnp.sum((a - b) ** 2) / (2 * self.bandwidth**2))
@@ -145,9 +150,10 @@ class GaussianKernel(eqx.Module):
 
 
 class SquaredDistanceScore(eqx.Module):
-    """`s(x, y) = -|x - y|^2 / epsilon` (entropic optimal transport's scaled cost)."""
+    """`s(x, y) = -|x - y|^2 / epsilon` (entropic optimal transport's scaled cost); epsilon
+    is an array leaf, as the Gaussian kernel's bandwidth is."""
 
-    epsilon: float = eqx.field(static=True)
+    epsilon: Float[Array, ""]
 
     def __call__(self, a: Float[Array, " d"], b: Float[Array, " d"]) -> Float[Array, ""]:
         return -jnp.sum((a - b) ** 2) / self.epsilon
@@ -158,9 +164,9 @@ class SquaredDistanceScore(eqx.Module):
 
 def gaussian_kernel(bandwidth: float) -> GaussianKernel:
     """The Gaussian kernel `exp(-|x - y|^2 / (2 bandwidth^2))`."""
-    return GaussianKernel(positive_float("bandwidth", bandwidth))
+    return GaussianKernel(real("bandwidth", bandwidth))
 
 
 def squared_distance_score(epsilon: float) -> SquaredDistanceScore:
     """The score `-|x - y|^2 / epsilon` for `kernel_logsumexp`."""
-    return SquaredDistanceScore(positive_float("epsilon", epsilon))
+    return SquaredDistanceScore(real("epsilon", epsilon))

@@ -178,3 +178,65 @@ def test_sinkhorn_divergence_under_jit_and_grad_over_epsilon():
     eps, h = 0.5, 1e-5
     fd = (div(eps + h) - div(eps - h)) / (2 * h)
     np.testing.assert_allclose(jax.grad(div)(eps), fd, rtol=1e-6)
+
+
+def test_jko_and_variational_settings_do_not_recompile(monkeypatch):
+    """JKO's and the variational scheme's step size and temperature are array leaves: a
+    second run with new values traces nothing new; the entropy switch stays static."""
+    import flows._jko as jko_module
+    import flows._variational as var_module
+
+    x0 = jax.random.normal(jax.random.key(2), (32, 2))
+    log_rho = -0.5 * jnp.sum(x0**2, axis=1) - jnp.log(2 * jnp.pi)
+    net = flows.ICNN(2, 8, 2, key=jax.random.key(0))
+    traces = {"jko": 0, "variational": 0}
+    for module, name, fn in ((jko_module, "jko", "_objective"),
+                             (var_module, "variational", "_saddle")):
+        original = getattr(module, fn)
+
+        def counted(*args, _original=original, _name=name, **kw):
+            traces[_name] += 1
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(module, fn, counted)
+
+    def run_jko(tau, lam):
+        method = flows.JKO(tau, temperature=lam, iterations=2, batch_size=8)
+        return flows.jko(ENERGY, method, net, x0, log_rho, steps=1, key=KEY).x[-1]
+
+    def run_var(tau, lam):
+        method = flows.VariationalWGF(tau, temperature=lam, iterations=2, critic_steps=1,
+                                      batch_size=8)
+        return flows.variational_wgf(ENERGY, method, net, x0, steps=1, key=KEY).x[-1]
+
+    for name, run in (("jko", run_jko), ("variational", run_var)):
+        first = run(0.1, 1.0)
+        before = traces[name]
+        second = run(0.2, 0.5)
+        assert before > 0 and traces[name] == before, name  # no new trace
+        assert not np.allclose(first, second)
+    assert flows.JKO(0.1).entropy is False and flows.JKO(0.1, temperature=0.5).entropy
+    with pytest.raises(ValueError, match="temperature"):
+        flows.JKO(0.1, temperature=-1.0)
+    with pytest.raises(ValueError, match="step_size"):
+        flows.VariationalWGF(0.0)
+
+
+def test_light_sb_epsilon_is_a_leaf_that_training_keeps():
+    model = flows.LightSB(2, 3, 0.1, key=jax.random.key(0))
+    y = jax.random.normal(jax.random.key(1), (5, 2))
+
+    def value(eps):
+        return jnp.sum(eqx.tree_at(lambda m: m.epsilon, model, eps).log_potential(y))
+
+    grad = jax.grad(value)(0.1)
+    fd = (value(0.1 + 1e-6) - value(0.1 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(grad, fd, rtol=1e-6)
+    batch = jax.vmap(value)(jnp.array([0.1, 0.2]))
+    np.testing.assert_allclose(batch, [value(0.1), value(0.2)], rtol=1e-13)
+    trained = flows.train_light_sb(
+        model, lambda k, n: jax.random.normal(k, (n, 2)),
+        lambda k, n: jax.random.normal(k, (n, 2)) + 1.0, steps=5, batch_size=16,
+        key=KEY, progress="off").model
+    assert float(trained.epsilon) == 0.1
+    assert not np.allclose(trained.means, model.means)
