@@ -95,6 +95,12 @@ class PeriodicMLP(eqx.Module):
             h = jnp.tanh(w @ h + b)
         return h
 
+    def fit_to(self, points: Float[Array, "n d"], target: Float[Array, " n"],
+               steps: int) -> PeriodicMLP:
+        """The least-squares fit to `target` at `points` by variable projection: the linear
+        head solved exactly, Levenberg-Marquardt on the hidden weights (TENG's initial fit)."""
+        return _fit_projected(self, points, target, steps)
+
     def __call__(self, z: Float[Array, " d"]) -> Float[Array, ""]:
         return self.head @ self.features(z) + self.head_bias
 
@@ -285,10 +291,11 @@ class TENG:
         pts = self.points(key, self.init_grid)
         target = jax.vmap(self.initial)(pts[:, 0], pts[:, 1])
         model = self.model(self.params)
-        if isinstance(model, PeriodicMLP):
-            fitted = _fit_projected(model, pts, target, self.init_steps)
-        else:
-            fitted = _fit_all(model, pts, target, self.init_steps)
+        # A model may carry its own least-squares fit (`fit_to(points, target, steps)`, as
+        # PeriodicMLP's variable projection); others get Levenberg-Marquardt on all weights.
+        fit_to = getattr(model, "fit_to", None)
+        fitted = (fit_to(pts, target, self.init_steps) if callable(fit_to)
+                  else _fit_all(model, pts, target, self.init_steps))
         misfit = jax.vmap(fitted)(pts) - target
         return fitted, self._relative(misfit, target)
 
