@@ -94,8 +94,8 @@ class AbstractGeometry(eqx.Module):
         raise NotImplementedError
 
     def finite_points(self) -> Bool[Array, ""]:
-        """Whether the points behind the cost are finite (`True` where there are none: a
-        cost matrix may hold `+inf` for forbidden pairs)."""
+        """Whether the points behind the cost are finite (for a cost matrix: no NaN or
+        `-inf`; it may hold `+inf` for forbidden pairs)."""
         return jnp.asarray(True)
 
 
@@ -104,7 +104,8 @@ class Geometry(AbstractGeometry):
 
     **Arguments:**
 
-    - `cost_matrix`: `[n, m]`, finite.
+    - `cost_matrix`: `[n, m]`, no NaN or `-inf` (`+inf` forbids a pair); integer costs
+      are promoted to floats.
     """
 
     cost: Float[Array, "n m"]
@@ -136,6 +137,10 @@ class Geometry(AbstractGeometry):
 
     def cost_matrix(self):
         return self.cost
+
+    def finite_points(self) -> Bool[Array, ""]:
+        # +inf forbids a pair; NaN and -inf have no meaning
+        return ~jnp.any(jnp.isnan(self.cost) | (self.cost == -jnp.inf))
 
 
 class PointCloud(AbstractGeometry):
@@ -191,7 +196,7 @@ class PointCloud(AbstractGeometry):
     def _lse(self, rows, cols, v, eps, transpose):
         return kernel_logsumexp(_Score(self.cost_fn, transpose), self._aug(rows, 1 / eps),
                                 self._aug(cols, 0.0), v, block_size=self.block_size,
-                                mesh=self.mesh)
+                                mesh=self.mesh, check=False)
 
     def lse_rows(self, v, eps):
         return self._lse(self.x, self.y, v, eps, False)
@@ -206,21 +211,22 @@ class PointCloud(AbstractGeometry):
         kernel = _PlanKernel(self.cost_fn, transpose, times_cost)
         return kernel_matvec(kernel, self._aug(rows, alpha, 1 / eps),
                              self._aug(cols, beta, 0.0), v, block_size=self.block_size,
-                             mesh=self.mesh)
+                             mesh=self.mesh, check=False)
 
     def lse_points(self, z: Float[Array, "k d"], v: Float[Array, " m"], eps
                    ) -> Float[Array, " k"]:
         """`log sum_j exp(-c(z_k, y_j) / eps + v_j)` for new points `z` (out-of-sample
         potentials and the entropic map)."""
         return kernel_logsumexp(_Score(self.cost_fn, False), self._aug(z, 1 / eps),
-                                self._aug(self.y, 0.0), v, block_size=self.block_size)
+                                self._aug(self.y, 0.0), v, block_size=self.block_size,
+                                check=False)
 
     def apply_points(self, z: Float[Array, "k d"], alpha: Float[Array, " k"],
                      beta: Float[Array, " m"], eps, v: Float[Array, "m ..."]):
         """`sum_j exp(alpha_k + beta_j - c(z_k, y_j) / eps) v_j` for new points `z`."""
         return kernel_matvec(_PlanKernel(self.cost_fn, False, False),
                              self._aug(z, alpha, 1 / eps), self._aug(self.y, beta, 0.0), v,
-                             block_size=self.block_size)
+                             block_size=self.block_size, check=False)
 
     def cost_matrix(self):
         return pairwise(self.cost_fn, self.x, self.y)

@@ -29,7 +29,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import positive_float, positive_int, real
+from sciopt.validate import array, positive_float, positive_int, prng_key, real, require, sampler
 
 
 class LightSB(eqx.Module):
@@ -80,10 +80,7 @@ class LightSB(eqx.Module):
         return low @ jnp.swapaxes(low, -1, -2)
 
     def _check(self, z, name):
-        z = jnp.asarray(z)
-        if z.ndim != 2 or z.shape[1] != self.dim:
-            raise ValueError(f"{name} must be [n, {self.dim}]; got shape {z.shape}")
-        return z
+        return array(name, z, shape=("n", self.dim), min_size=1)
 
     def log_potential(self, y: Float[Array, "n d"]) -> Float[Array, " n"]:
         """`log v(y) = log sum_k alpha_k N(y | r_k, eps S_k)` (up to the normalisation of
@@ -129,6 +126,8 @@ class LightSB(eqx.Module):
 
     def sample(self, key: PRNGKeyArray, x: Float[Array, "n d"]) -> Float[Array, "n d"]:
         """One `y ~ pi(. | x)` per row of `x`: a component, then its Gaussian."""
+        prng_key("key", key)
+        x = self._check(x, "x")
         w, m, cov = self.conditional(x)
         k_comp, k_noise = jax.random.split(key)
         comp = jax.random.categorical(k_comp, jnp.log(w + 1e-300), axis=1)
@@ -140,9 +139,15 @@ class LightSB(eqx.Module):
                times: Float[Array, " T"]) -> Float[Array, "T n d"]:
         """Brownian-bridge paths from `x` to `y` at `times` in [0, 1], sampled exactly and
         jointly (increments of one Brownian path per row, pinned at both ends)."""
-        times = jnp.asarray(times, x.dtype)
-        if times.ndim != 1 or times.shape[0] < 2:
-            raise ValueError("times must be a 1D array of at least two times in [0, 1]")
+        x, y = self._check(x, "x"), self._check(y, "y")
+        if x.shape != y.shape:
+            raise ValueError(f"x and y must hold the same number of endpoints (one path per "
+                             f"pair); got {x.shape[0]} and {y.shape[0]}")
+        times = array("times", times, ndim=1, min_size=2).astype(x.dtype)
+        times = require(times, lambda: jnp.all((times >= 0) & (times <= 1))
+                        & jnp.all(jnp.diff(times) >= 0),
+                        "times must be non-decreasing times in [0, 1] (the bridge is "
+                        "defined between its endpoints only)")
         dt = jnp.diff(times, prepend=0.0)
         inc = jax.random.normal(key, (times.shape[0], *x.shape), x.dtype) * jnp.sqrt(
             self.epsilon * jnp.maximum(dt, 0.0))[:, None, None]
@@ -177,6 +182,9 @@ def train_light_sb(model: LightSB, sample_source: Any, sample_target: Any, *, st
     """
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
+
+    sampler("sample_source", sample_source, (batch_size, model.dim))
+    sampler("sample_target", sample_target, (batch_size, model.dim))
 
     def sample(k):
         k0, k1 = jax.random.split(k)

@@ -17,7 +17,7 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from sciopt.kernels import kernel_matvec
 from sciopt.train import AbstractIterativeSolver, iterate, scan_iterate
-from sciopt.validate import is_concrete, positive_int, require
+from sciopt.validate import array, is_concrete, positive_int
 
 
 class ParticleTrajectory(eqx.Module):
@@ -40,25 +40,33 @@ class ParticleTrajectory(eqx.Module):
         return self.x[-1]
 
 
-def check_particles(name: str, x, dim: int | None = None) -> Array:
-    """`x` as a float array `[N, d]` with finite entries, else a clear `ValueError` (the
-    finiteness check runs through `require` when `x` is traced)."""
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.result_type(float))
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty particle array [N, d]; got shape "
+def check_particles(name: str, x, dim: int | None = None, *, min_particles: int = 1
+                    ) -> Array:
+    """`x` as a float array `[N, d]` (integers promoted) with finite entries and at least
+    `min_particles` rows, else a clear `ValueError` (the finiteness check runs through
+    `require` when `x` is traced)."""
+    x = array(name, x, shape=("N", "d" if dim is None else dim))
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} must be a particle array [N, d] with d >= 1; got shape "
                          f"{x.shape}")
-    if dim is not None and x.shape[1] != dim:
-        raise ValueError(f"{name} must have dimension {dim}; got shape {x.shape}")
-    return require(x, lambda: jnp.isfinite(x), f"{name} contains NaN or Inf")
+    if x.shape[0] < min_particles:
+        raise ValueError(f"{name} must hold at least {min_particles} particles; got "
+                         f"{x.shape[0]}")
+    return x
 
 
 def check_function(name: str, fn, *args) -> None:
     """`fn(*args)` must trace to a scalar."""
     if not callable(fn):
         raise ValueError(f"{name} must be a function; got {fn!r}")
-    shape = jax.eval_shape(fn, *args).shape
+    try:
+        out = jax.eval_shape(fn, *args)
+    except Exception as err:  # e.g. written for another dimension
+        shapes = ", ".join(str(tuple(jnp.shape(a))) for a in args)
+        raise ValueError(f"{name} fails on arguments of shape {shapes} (a particle of this "
+                         f"problem's dimension): {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from err
+    shape = getattr(out, "shape", None)
     if shape != ():
         raise ValueError(f"{name} must return a scalar; it returns shape {shape}")
 
@@ -78,7 +86,8 @@ def interaction_force(
     weights = jax.lax.stop_gradient(weights)
 
     def total(z):
-        return jnp.sum(kernel_matvec(w, z, y, weights, block_size=block_size, mesh=mesh))
+        return jnp.sum(kernel_matvec(w, z, y, weights, block_size=block_size, mesh=mesh,
+                                     check=False))
 
     return -jax.grad(total)(x)
 

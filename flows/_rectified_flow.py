@@ -27,7 +27,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import array, positive_float, positive_int, require, sampler
 
 
 class RectifiedFlow(eqx.Module):
@@ -70,13 +70,8 @@ class RectifiedFlow(eqx.Module):
         v = jax.vmap(self.velocity)(xt, t)
         return jnp.mean(jnp.sum((x1 - x0 - v) ** 2, axis=-1))
 
-    def _check(self, x):
-        x = jnp.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"points must be [n, {self.dim}]; got shape {x.shape}")
-        if not bool(jnp.all(jnp.isfinite(x))):
-            raise ValueError("points contain NaN or Inf")
-        return x
+    def _check(self, x, name="x0"):
+        return array(name, x, shape=("n", self.dim), min_size=1)
 
     def transport(self, x0: Float[Array, "n d"], *, steps: int = 100,
                   solver: diffrax.AbstractSolver | None = None,
@@ -85,8 +80,13 @@ class RectifiedFlow(eqx.Module):
         fixed steps, by default). Returns `z(1)` `[n, d]`, or `z` at `times` `[T, n, d]`."""
         x0 = self._check(x0)
         term = diffrax.ODETerm(lambda t, z, args: jax.vmap(self.velocity, (0, None))(z, t))
-        saveat = diffrax.SaveAt(t1=True) if times is None else diffrax.SaveAt(
-            ts=jnp.asarray(times, x0.dtype))
+        if times is not None:
+            times = array("times", times, ndim=1, min_size=1).astype(x0.dtype)
+            times = require(times, lambda: jnp.all((times >= 0) & (times <= 1))
+                            & jnp.all(jnp.diff(times) >= 0),
+                            "times must be non-decreasing times in [0, 1] (the flow runs "
+                            "from t = 0 to t = 1)")
+        saveat = diffrax.SaveAt(t1=True) if times is None else diffrax.SaveAt(ts=times)
         sol = diffrax.diffeqsolve(term, solver or diffrax.Heun(), 0.0, 1.0,
                                   1.0 / positive_int("steps", steps), x0, saveat=saveat,
                                   max_steps=None if solver is None else 16 * steps)
@@ -113,6 +113,7 @@ def train_rectified_flow(flow: RectifiedFlow,
     by Adam with a cosine-decayed learning rate through `sciopt.train.fit`."""
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
+    sampler("sample_pairs", sample_pairs, (batch_size, flow.dim), pairs=True)
 
     def sample(k):
         k_pairs, k_t = jax.random.split(k)

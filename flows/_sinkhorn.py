@@ -99,7 +99,8 @@ class LinearProblem(eqx.Module):
                 checks.append((jnp.abs(ma - mb) <= 1e-6 * jnp.maximum(ma, mb),
                                f"a balanced problem needs weights of equal mass; got {shown} "
                                f"(normalise them, or relax a marginal with rho_a / rho_b)"))
-            checks.append((geom.finite_points(), "the point clouds contain NaN or Inf"))
+            checks.append((geom.finite_points(), "the geometry's points contain NaN or Inf, "
+                           "or its cost matrix NaN or -Inf"))
         for ok, message in checks:
             a = require(a, ok, message)
         self.geom, self.a, self.b = geom, a, b

@@ -59,9 +59,11 @@ _UNIT = gaussian_kernel(1.0)
 def median_bandwidth(x: Float[Array, "N d"], max_pairs: int = 8192) -> Float[Array, ""]:
     """The median heuristic of Liu & Wang: `h^2 = med^2 / (2 log N)` for the kernel
     `exp(-|x - y|^2 / (2 h^2))` (their `exp(-|x - y|^2 / h)` with `h = med^2 / log N`),
-    `med` the median pairwise distance. Up to `max_pairs` pairs it is exact; above, the
-    median runs over `max_pairs` distinct pairs `(i, i + s mod n)` of an evenly strided
-    subset (a sort of `max_pairs` numbers, whatever N is)."""
+    `med` the median pairwise distance (the mean one when the median is 0, and 1 when all
+    particles coincide, so identical particles spread instead of giving NaN). Up to
+    `max_pairs` pairs it is exact; above, the median runs over `max_pairs` distinct pairs
+    `(i, i + s mod n)` of an evenly strided subset (a sort of `max_pairs` numbers, whatever
+    N is)."""
     n = x.shape[0]
     if n * (n - 1) // 2 <= max_pairs:
         i, j = jnp.tril_indices(n, k=-1)
@@ -71,7 +73,12 @@ def median_bandwidth(x: Float[Array, "N d"], max_pairs: int = 8192) -> Float[Arr
         shifts = max(1, max_pairs // sub.shape[0])
         d2 = jnp.concatenate([jnp.sum((sub - jnp.roll(sub, s, axis=0)) ** 2, axis=-1)
                               for s in range(1, shifts + 1)])
-    med = jnp.median(jnp.sqrt(d2))
+    dist = jnp.sqrt(d2)
+    # Identical particles (a median distance of 0) would give h = 0 and a 0 / 0 kernel:
+    # fall back to the mean distance, then to the unit scale when all particles coincide.
+    mean = jnp.mean(dist)
+    med = jnp.median(dist)
+    med = jnp.where(med > 0, med, jnp.where(mean > 0, mean, jnp.ones_like(mean)))
     return med / jnp.sqrt(2 * jnp.log(jnp.maximum(n, 2)))
 
 
@@ -116,7 +123,8 @@ class SVGD(eqx.Module):
 
     def _matvec(self, x, h, columns):
         z = x / h
-        return kernel_matvec(_UNIT, z, z, columns, block_size=self.block_size, mesh=self.mesh)
+        return kernel_matvec(_UNIT, z, z, columns, block_size=self.block_size, mesh=self.mesh,
+                             check=False)
 
     def direction(self, score: Callable, x: Float[Array, "N d"]) -> Float[Array, "N d"]:
         """The Stein direction `phi` at every particle (in the dual space for `mirror`);
@@ -219,7 +227,7 @@ def svgd(
     if not isinstance(method, SVGD):
         raise ValueError(f"method must be a flows.SVGD; got {type(method).__name__}")
     steps, every = check_schedule(steps, save_every)
-    x0 = check_particles("x0", x0)
+    x0 = check_particles("x0", x0, min_particles=2)
     check_function("log_prob", log_prob, x0[0])
     check_differentiable("log_prob", log_prob, x0)
     if method.mirror == "simplex":

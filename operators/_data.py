@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from sciopt.data import DatasetError, PDEDataset, read_dataset
+from sciopt.validate import index, positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +51,8 @@ class OperatorData:
     def split(self, train: int, test: int) -> tuple[OperatorData, OperatorData]:
         """The first `train` samples and the `test` after them (generation is seeded per
         sample, so this is a fixed, reproducible split)."""
-        if train < 1 or test < 1 or train + test > self.num_samples:
+        train, test = positive_int("train", train), positive_int("test", test)
+        if train + test > self.num_samples:
             raise ValueError(f"cannot split {self.num_samples} samples into {train} train and "
                              f"{test} test")
         return self.select(np.arange(train)), self.select(np.arange(train, train + test))
@@ -63,7 +65,8 @@ class OperatorData:
             raise ValueError("split_trajectories needs data from rollout_pairs (windows "
                              "ordered trajectory by trajectory)")
         trajectories = self.num_samples // per
-        if train < 1 or test < 1 or train + test > trajectories:
+        train, test = positive_int("train", train), positive_int("test", test)
+        if train + test > trajectories:
             raise ValueError(f"cannot split {trajectories} trajectories into {train} train "
                              f"and {test} test")
         return self.split(train * per, test * per)
@@ -95,6 +98,9 @@ def operator_pairs(source: PDEDataset | str | PathLike, *, input_time: int = 0,
     else:
         if tensor.shape[1] < 2:
             raise DatasetError(f"{name}: one saved time and no coefficient: nothing to map")
+        times = tensor.shape[1]
+        input_time = index("input_time", input_time, times, of="saved times")
+        output_time = index("output_time", output_time, times, of="saved times")
         inputs, outputs = tensor[:, input_time], tensor[:, output_time]
         how = {"pairs": "state -> state", "input_time": float(data.t[input_time]),
                "output_time": float(data.t[output_time])}

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import positive_int
+from sciopt.validate import positive_int, positive_ints
 
 from ._protocol import AbstractGridOperator
 
@@ -39,9 +39,7 @@ class SpectralConv(eqx.Module):
 
     def __init__(self, in_channels: int, out_channels: int, modes: tuple[int, ...], *,
                  key: PRNGKeyArray):
-        self.modes = tuple(positive_int("modes", m) for m in modes)
-        if len(self.modes) not in (1, 2):
-            raise ValueError(f"SpectralConv supports 1D and 2D grids; got modes={modes}")
+        self.modes = positive_ints("modes", modes, lengths=(1, 2))  # 1D and 2D grids
         # Every axis but the last keeps modes 0..m-1 and -m..-1; the last keeps 0..m-1.
         shape = (out_channels, in_channels, *[2 * m for m in self.modes[:-1]], self.modes[-1])
         scale = 1.0 / (in_channels * out_channels)
@@ -169,9 +167,7 @@ class FNO(AbstractGridOperator):
     def __init__(self, in_channels: int, out_channels: int, *, modes: int | tuple[int, ...],
                  width: int = 64, layers: int = 4, projection: int = 128,
                  key: PRNGKeyArray):
-        modes = (modes,) if isinstance(modes, int) else tuple(modes)
-        if len(modes) not in (1, 2):
-            raise ValueError(f"FNO supports 1D and 2D grids; got modes={modes}")
+        modes = positive_ints("modes", modes, lengths=(1, 2))  # FNO on 1D and 2D grids
         self.dim = len(modes)
         self.in_channels = positive_int("in_channels", in_channels)
         positive_int("out_channels", out_channels)

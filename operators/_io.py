@@ -3,6 +3,7 @@ one self-describing file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import jax
 import numpy as np
 
 from sciopt.train import CheckpointError, load_checkpoint, read_header, write_state
+from sciopt.validate import output_file
 
 from ._data import OperatorData
 from ._deeponet import DeepONet
@@ -70,9 +72,39 @@ def build_model(spec: dict[str, Any], *, key: jax.Array) -> eqx.Module:
 def save_model(path: str | Path, model: eqx.Module, spec: dict[str, Any],
                meta: dict[str, Any] | None = None) -> Path:
     """Write `model` (built from `spec`) and `meta` (e.g. its test error) to one file,
-    atomically; `load_model` rebuilds it in any process."""
-    return write_state(path, eqx.filter(model, eqx.is_array),
-                       meta={"operator": spec, **(meta or {})})
+    atomically; `load_model` rebuilds it in any process.
+
+    Raises `ValueError` (and writes nothing) when `spec` does not describe `model` (another
+    architecture, size or dtype: the file would never load), when `meta` is not a JSON
+    object, or when `path` is a directory."""
+    path = output_file("path", path, overwrite=True)
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec must be a model description (a dict from model_spec); got "
+                         f"{type(spec).__name__}")
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError(f"meta must be a dict; got {type(meta).__name__}")
+    meta = {"operator": spec, **(meta or {})}
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"spec and meta must be JSON-serialisable ({err})") from None
+    params = eqx.filter(model, eqx.is_array)
+    expected = eqx.filter(eqx.filter_eval_shape(lambda: build_model(spec,
+                                                                    key=jax.random.key(0))),
+                          lambda x: isinstance(x, jax.ShapeDtypeStruct))
+
+    def layout(tree):
+        leaves, treedef = jax.tree.flatten(tree)
+        return treedef, [(tuple(x.shape), np.dtype(x.dtype)) for x in leaves]
+
+    got, want = layout(params), layout(expected)
+    if got != want:
+        diff = next((f"parameter {i}: the model has {g}, the spec builds {w}"
+                     for i, (g, w) in enumerate(zip(got[1], want[1], strict=False)) if g != w),
+                    f"the model has {len(got[1])} arrays, the spec builds {len(want[1])}")
+        raise ValueError(f"spec does not describe this model ({diff}); save the spec the "
+                         f"model was built from (build_model(spec, key=...))")
+    return write_state(path, params, meta=meta)
 
 
 def load_model(path: str | Path) -> tuple[eqx.Module, dict[str, Any]]:

@@ -20,7 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
 from sciopt.optim import Residuals, SumOfSquares
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import known_keys, one_of, positive_float, positive_int, real
 
 from ._formulation import formulation
 from ._model import PINN
@@ -110,6 +110,19 @@ def pinn_loss(
         n_res = positive_int("residual_points", residual_points)
     n_init = positive_int("initial_points", initial_points)
     n_bc = positive_int("boundary_points", boundary_points, allow_zero=True)
+    rad_candidates = positive_int("rad_candidates", rad_candidates)
+    causal_chunks = positive_int("causal_chunks", causal_chunks, allow_zero=True)
+    causal_epsilon = positive_float("causal_epsilon", causal_epsilon, allow_zero=True)
+    one_of("stde_distribution", stde_distribution, ("rademacher", "gaussian", "sparse"))
+    if not isinstance(resample, bool):
+        raise ValueError(f"resample must be True or False; got {resample!r}")
+    if initial is not None and not callable(initial):
+        raise ValueError(f"initial must be a function u0(x); got {type(initial).__name__}")
+    group_names = ("residual", "initial") if f.kind == "evolution" else (
+        ("residual", "boundary") if n_bc else ("residual",))
+    weights = known_keys("weights", weights, group_names)
+    for name, value in weights.items():
+        real(f"weights[{name!r}]", value, low=0.0, low_inclusive=True)
     if causal_chunks and f.kind != "evolution":
         raise ValueError("causal weighting needs a time-dependent problem")
     domain = problem.domain

@@ -19,8 +19,10 @@ ints (`positive_int`).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
-from typing import Any
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import equinox as eqx
 import jax
@@ -28,7 +30,22 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-__all__ = ["is_concrete", "one_of", "positive_float", "positive_int", "real", "require"]
+__all__ = [
+    "array",
+    "directory",
+    "index",
+    "is_concrete",
+    "known_keys",
+    "one_of",
+    "output_file",
+    "positive_float",
+    "positive_int",
+    "positive_ints",
+    "prng_key",
+    "real",
+    "require",
+    "sampler",
+]
 
 
 def is_concrete(*values: Any) -> bool:
@@ -164,3 +181,213 @@ def one_of(name: str, value: Any, allowed: Iterable[Any]) -> Any:
         choices = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"{name} must be one of {choices}; got {value!r}")
     return value
+
+
+def _shape_text(shape: Sequence[int | str | None]) -> str:
+    return "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
+
+
+def array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | str | None] | None = None,
+    kind: Literal["float", "inexact", "int", "bool", "number"] = "float",
+    finite: bool | Literal["no_nan", "not_positive_inf"] = True,
+    min_size: int = 0,
+) -> Array:
+    """An array argument, converted and checked: its type, dtype, rank, shape and values.
+
+    **Arguments:**
+
+    - `name`: the argument's name, for the message.
+    - `value`: anything `jnp.asarray` takes (a NumPy / JAX array, a nested list, a number),
+      or a tracer.
+    - `ndim`: the allowed rank(s).
+    - `shape`: the expected shape, one entry per axis: an int (that size), `None` (any
+      size) or a string (any size, named in the message, e.g. `"n"`). Implies `ndim`.
+    - `kind`: `"float"` (integers and booleans are *promoted* to the default float dtype,
+      never truncated; complex refused), `"inexact"` (as `"float"`, complex kept), `"int"`
+      (integers only), `"bool"`, `"number"` (integers or floats, kept as given).
+    - `finite`: `True` (no NaN or Inf), `"no_nan"`, `"not_positive_inf"` (NaN and +Inf
+      refused, -Inf allowed: log-weights of zero), or `False` (no value check).
+    - `min_size`: the least number of entries along the first axis.
+
+    **Returns:** the JAX array. Raises `ValueError` naming the argument, what was expected
+    and what was given; the value check of a traced array runs through `require`.
+    """
+    if value is None or isinstance(value, str | bytes | Mapping) or callable(value):
+        raise ValueError(f"{name} must be an array; got {type(value).__name__} {value!r:.60}")
+    try:
+        arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of numbers; got {type(value).__name__} "
+                         f"({err})") from None
+    dtype = arr.dtype
+    if kind in ("float", "inexact"):
+        if (kind == "float" and jnp.issubdtype(dtype, jnp.complexfloating)) or not (
+                jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+            raise ValueError(f"{name} must hold real numbers; got dtype {dtype}")
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            arr = arr.astype(jnp.result_type(float))
+    elif kind == "int":
+        if not jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.bool_):
+            raise ValueError(f"{name} must hold integers; got dtype {dtype}")
+    elif kind == "bool":
+        if not jnp.issubdtype(dtype, jnp.bool_):
+            raise ValueError(f"{name} must hold booleans; got dtype {dtype}")
+    elif kind == "number":
+        if jnp.issubdtype(dtype, jnp.complexfloating) or jnp.issubdtype(dtype, jnp.bool_) \
+                or not jnp.issubdtype(dtype, jnp.number):
+            raise ValueError(f"{name} must hold real numbers; got dtype {dtype}")
+    else:
+        raise ValueError(f"kind must be 'float', 'inexact', 'int', 'bool' or 'number'; got "
+                         f"{kind!r}")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = _shape_text(shape) if shape is not None else (
+                " or ".join(str(a) for a in allowed) + " axes")
+            raise ValueError(f"{name} must be an array of shape {want}; got shape "
+                             f"{tuple(arr.shape)} ({arr.ndim} axes)")
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape, strict=True)):
+            if isinstance(want, int) and not isinstance(want, bool) and want != got:
+                raise ValueError(f"{name} must have shape {_shape_text(shape)}; got "
+                                 f"{tuple(arr.shape)} (axis {axis} is {got}, expected {want})")
+    if min_size and (arr.ndim == 0 or arr.shape[0] < min_size):
+        raise ValueError(f"{name} must hold at least {min_size} entr"
+                         f"{'y' if min_size == 1 else 'ies'} along its first axis; got shape "
+                         f"{tuple(arr.shape)}")
+    if finite and jnp.issubdtype(arr.dtype, jnp.inexact) and arr.size:
+        def ok():
+            if finite is True:
+                return jnp.all(jnp.isfinite(arr))
+            if finite == "no_nan":
+                return ~jnp.any(jnp.isnan(arr))
+            return ~jnp.any(jnp.isnan(arr) | (arr == jnp.inf))
+        what = {True: "NaN or Inf", "no_nan": "NaN", "not_positive_inf": "NaN or +Inf"}[finite]
+        arr = require(arr, ok, f"{name} must not contain {what}; check the values passed "
+                               f"(shape {tuple(arr.shape)})")
+    return arr
+
+
+def index(name: str, value: Any, size: int, *, of: str = "entries") -> int:
+    """An index into an axis of `size` entries (negative counts from the end), as a
+    non-negative Python int; raises `ValueError` when it is not an integer or out of range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer index; got {value!r} of type "
+                         f"{type(value).__name__}")
+    value = int(value)
+    if not -size <= value < size:
+        raise ValueError(f"{name} must be in [{-size}, {size - 1}] (there are {size} {of}); "
+                         f"got {value}")
+    return value % size
+
+
+def known_keys(name: str, mapping: Any, allowed: Iterable[str]) -> dict[str, Any]:
+    """`mapping` as a dict after checking that it is a mapping whose keys are all in
+    `allowed` (a misspelt key is an error, not ignored). `None` gives `{}`."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"{name} must be a mapping (a dict); got {type(mapping).__name__}")
+    allowed = tuple(allowed)
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise ValueError(f"{name} has unknown key(s) {', '.join(map(repr, unknown))}; the "
+                         f"known keys are {', '.join(map(repr, allowed))}")
+    return dict(mapping)
+
+
+def _as_path(name: str, value: Any) -> Path:
+    if not isinstance(value, str | os.PathLike) or (isinstance(value, str) and not value):
+        raise ValueError(f"{name} must be a path (str or os.PathLike); got "
+                         f"{type(value).__name__} {value!r:.60}")
+    return Path(value)
+
+
+def directory(name: str, value: Any) -> Path:
+    """A directory argument (created later if missing): refused when the path exists and is
+    not a directory, or when one of its parents is a file."""
+    path = _as_path(name, value)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} must be a directory; {str(path)!r} exists and is a file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{name}: {str(parent)!r} is a file, so {str(path)!r} cannot "
+                                 "be a directory")
+            break
+    return path
+
+
+def output_file(name: str, value: Any, *, overwrite: bool) -> Path:
+    """A file to be written: refused when the path is a directory, when it exists and
+    `overwrite` is false, or when its parent is a file."""
+    path = _as_path(name, value)
+    if path.is_dir():
+        raise ValueError(f"{name}: {str(path)!r} is a directory; give a file path")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{name}: {str(path)!r} exists; pass overwrite=True to "
+                              "replace it")
+    directory(f"{name}'s folder", path.parent if str(path.parent) else ".")
+    return path
+
+
+def positive_ints(name: str, value: Any, *, lengths: Iterable[int] | None = None
+                  ) -> tuple[int, ...]:
+    """One positive int or a sequence of them (e.g. Fourier modes per axis), as a tuple;
+    `lengths` are the allowed numbers of entries."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        out: tuple[int, ...] = (positive_int(name, value),)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        out = tuple(positive_int(f"{name}[{i}]", v) for i, v in enumerate(value))
+    else:
+        raise ValueError(f"{name} must be a positive integer or a sequence of them; got "
+                         f"{value!r} of type {type(value).__name__}")
+    if lengths is not None and len(out) not in tuple(lengths):
+        raise ValueError(f"{name} must have {' or '.join(map(str, lengths))} entries; got "
+                         f"{len(out)}: {value!r}")
+    return out
+
+
+def prng_key(name: str, value: Any) -> Any:
+    """A JAX random key (`jax.random.key(...)` or a legacy `jax.random.PRNGKey(...)`)."""
+    arr = value if isinstance(value, jax.Array | jax.core.Tracer) else None
+    if arr is not None:
+        if jnp.issubdtype(arr.dtype, jax.dtypes.prng_key):
+            return value
+        if arr.dtype == jnp.uint32 and arr.shape[-1:] == (2,):
+            return value
+    raise ValueError(f"{name} must be a JAX random key (jax.random.key(0)); got "
+                     f"{type(value).__name__} {value!r:.60}")
+
+
+def sampler(name: str, fn: Any, shape: tuple[int, ...], *, pairs: bool = False) -> Any:
+    """Check a traceable sampler `fn(key, n)` without running it (`jax.eval_shape`): it
+    must return an array of `shape` (`pairs`: a pair of them) of floating dtype."""
+    if not callable(fn):
+        raise ValueError(f"{name} must be a function (key, n) -> samples; got "
+                         f"{type(fn).__name__}")
+    try:
+        out = jax.eval_shape(lambda k: fn(k, shape[0]), jax.random.key(0))
+    except Exception as err:  # the user's function fails on its own: say which argument
+        raise ValueError(f"{name}(key, {shape[0]}) fails when traced: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from err
+    parts = out if pairs and isinstance(out, tuple | list) and len(out) == 2 else (
+        None if pairs else (out,))
+    if parts is None:
+        raise ValueError(f"{name}(key, n) must return a pair (x0, x1); got "
+                         f"{jax.tree.structure(out)}")
+    for part in parts:
+        if not hasattr(part, "shape") or tuple(part.shape) != tuple(shape) or not \
+                jnp.issubdtype(part.dtype, jnp.floating):
+            got = (f"shape {tuple(part.shape)}, dtype {part.dtype}" if hasattr(part, "shape")
+                   else type(part).__name__)
+            raise ValueError(f"{name}(key, {shape[0]}) must return floating samples of shape "
+                             f"{tuple(shape)} (the model's dimension); got {got}")
+    return fn

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -169,10 +170,19 @@ def write_dataset(
 
     The path written.
     """
+    if path is None or not isinstance(path, str | os.PathLike):
+        raise DatasetError(f"path must be a file path (str or os.PathLike); got "
+                           f"{type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path} is a directory; give the path of a file to write")
     if path.exists() and not overwrite:
         raise DatasetError(f"{path} already exists; pass overwrite=True (--overwrite) to "
                            f"replace it")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DatasetError(f"{path.parent} is a file, so {path} cannot be written")
+    if not isinstance(problem, str) or not problem:
+        raise DatasetError(f"problem must be a non-empty name; got {problem!r}")
     tensor = _as_blocks(tensor, dtype)
     if not np.issubdtype(tensor.dtype, np.floating):
         raise DatasetError(f"tensor must be a floating-point array; got dtype {tensor.dtype}")
@@ -280,6 +290,44 @@ def _layout(f: h5py.File, path: Path) -> tuple[list[str], list[str]]:
     return axes, extras
 
 
+def _sample_index(samples: Any, n: int, path: Path) -> tuple[Any, Any]:
+    """`(what h5py reads, how to reorder it)` for `samples`: a slice (any step), or integer
+    indices in any order, negative ones counted from the end, repeats allowed (h5py itself
+    reads only increasing, unique indices)."""
+    if samples is None:
+        return slice(None), slice(None)
+    if isinstance(samples, slice):
+        for part in ("start", "stop", "step"):
+            value = getattr(samples, part)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, numbers.Integral)):
+                raise DatasetError(f"samples: the slice's {part} must be an integer; got "
+                                   f"{value!r}")
+        if samples.step == 0:
+            raise DatasetError("samples: a slice step of 0")
+        idx = np.arange(n)[samples]
+        if samples.step is None or samples.step > 0:
+            return slice(*samples.indices(n)), slice(None)
+    else:
+        if isinstance(samples, str | bytes) or not isinstance(
+                samples, Sequence | np.ndarray) and not hasattr(samples, "__array__"):
+            raise DatasetError(f"samples must be a slice or a sequence of integer indices; got "
+                               f"{type(samples).__name__}")
+        idx = np.asarray(samples)
+        if idx.ndim != 1 or not (idx.size == 0 or np.issubdtype(idx.dtype, np.integer)):
+            raise DatasetError(f"samples must be a 1D sequence of integer indices; got "
+                               f"{samples!r:.80}")
+        bad = idx[(idx < -n) | (idx >= n)]
+        if bad.size:
+            raise DatasetError(f"samples: index {int(bad[0])} is out of range for {path}, which "
+                               f"holds {n} samples (valid: {-n} to {n - 1})")
+        idx = idx.astype(np.int64) % max(n, 1)
+    if idx.size == 0:
+        return slice(0, 0), slice(None)
+    unique, inverse = np.unique(idx, return_inverse=True)
+    return unique, inverse
+
+
 def read_dataset(path: str | os.PathLike, *, samples: slice | Sequence[int] | None = None
                  ) -> PDEDataset:
     """Read and validate a dataset file.
@@ -287,7 +335,8 @@ def read_dataset(path: str | os.PathLike, *, samples: slice | Sequence[int] | No
     **Arguments:**
 
     - `path`: the file.
-    - `samples`: a slice or increasing indices to read only some samples.
+    - `samples`: a slice or integer indices (any order, negative from the end) to read
+      only some samples, in that order.
 
     **Returns:**
 
@@ -295,18 +344,18 @@ def read_dataset(path: str | os.PathLike, *, samples: slice | Sequence[int] | No
     missing, truncated, corrupted or not in the layout.
     """
     path = Path(path)
-    index: Any = slice(None) if samples is None else samples
     with _open(path) as f:
         axes, extras = _layout(f, path)
         attrs = _decode_attrs(f, path)
-        tensor = _read(f, "tensor", path, index)
+        index, order = _sample_index(samples, f["tensor"].shape[0], path)
+        tensor = _read(f, "tensor", path, index)[order]
         if tensor.ndim == len(axes) + 2:
             tensor = tensor[..., None]
         return PDEDataset(
             tensor=tensor,
             t=_read(f, "t-coordinate", path),
             coords={a: _read(f, f"{a}-coordinate", path) for a in axes},
-            extras={k: _read(f, k, path, index) for k in extras},
+            extras={k: _read(f, k, path, index)[order] for k in extras},
             attrs=attrs,
         )
 

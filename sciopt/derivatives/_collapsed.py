@@ -34,6 +34,8 @@ import jax.numpy as jnp
 from jax.extend import core as jcore
 from jaxtyping import Array, Float, Int
 
+from ..validate import array
+
 
 class Rows:
     """Directions that are scaled rows of the d x d identity, kept symbolic:
@@ -429,7 +431,9 @@ def collapsed_taylor(
 
     `(f(x), [Df(x) v_s]_s of shape [S, *out], sum_s D^2 f(x)[v_s, v_s] or None)`.
     """
-    x = jnp.asarray(x)
+    if not callable(f):
+        raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
+    x = array("x", x, finite=False)
     shape = x.shape
     flat = x.reshape(-1)
 

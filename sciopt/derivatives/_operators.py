@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import equinox as eqx
 import jax
@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..validate import one_of, positive_int
+from ..validate import array, one_of, positive_int
 from ._collapsed import Rows, basis, collapsed_taylor
 from ._taylor import taylor
 
@@ -41,13 +41,21 @@ def _check(method: str, key, num_samples: int, methods=("exact", "stde", "hessia
     return num_samples
 
 
+def point(f: Any, x: Any) -> Array:
+    """Check the function and promote the point: an integer point becomes a float one (the
+    derivative of f at integer coordinates), a non-array is refused by name."""
+    if not callable(f):
+        raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
+    return array("x", x, finite=False)
+
+
 def _flat(f: Callable, x: Array) -> tuple[Callable, Array]:
     shape = x.shape
     return (lambda z: f(z.reshape(shape))), x.reshape(-1)
 
 
 def _hessian_trace(f: Callable, x: Array) -> Array:
-    g, z = _flat(f, jnp.asarray(x))
+    g, z = _flat(f, point(f, x))
     h = jax.hessian(g)(z)
     return jnp.trace(h, axis1=-2, axis2=-1)
 
@@ -88,7 +96,7 @@ def laplacian(
     """
     num_samples = _check(method, key, num_samples)
     one_of("distribution", distribution, ("rademacher", "gaussian", "sparse"))
-    x = jnp.asarray(x)
+    x = point(f, x)
     if method == "hessian":
         return _hessian_trace(f, x)
     d = x.size
@@ -140,7 +148,7 @@ def biharmonic(
     Reference: Shi et al., "Stochastic Taylor Derivative Estimator" (NeurIPS 2024).
     """
     num_samples = _check(method, key, num_samples)
-    x = jnp.asarray(x)
+    x = point(f, x)
     if method == "hessian":
         return _hessian_trace(lambda y: _hessian_trace(f, y), x)
     if method == "exact":
@@ -177,7 +185,7 @@ def divergence(
     (1989).
     """
     num_samples = _check(method, key, num_samples)
-    x = jnp.asarray(x)
+    x = point(F, x)
     out = jax.eval_shape(F, x)
     if out.shape != x.shape:
         raise ValueError(f"divergence needs F(x) of the shape of x {x.shape}; got {out.shape}")
@@ -304,7 +312,7 @@ def apply_operator(
     Reference: Shi et al., "Stochastic Taylor Derivative Estimator" (NeurIPS 2024).
     """
     num_samples = _check(method, key, num_samples, ("exact", "stde", "nested"))
-    x = jnp.asarray(x)
+    x = point(f, x)
     if x.ndim != 1:
         raise ValueError(f"apply_operator needs a 1-D point x; got shape {x.shape}")
     if method == "nested":

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.experimental import jet
 from jaxtyping import Array, Float
 
-from ..validate import positive_int
+from ..validate import array, positive_int
 
 _WARNED: set[str] = set()
 
@@ -46,8 +46,10 @@ def taylor(f: Callable[[Float[Array, "..."]], Float[Array, "..."]], x: Float[Arr
     higher-order derivatives in JAX" (2019).
     """
     order = positive_int("order", order)
-    x = jnp.asarray(x)
-    v = jnp.asarray(v, dtype=x.dtype)
+    if not callable(f):
+        raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
+    x = array("x", x, finite=False)
+    v = array("v", v, finite=False).astype(x.dtype)
     if v.shape != x.shape:
         raise ValueError(f"the direction v must have the shape of x {x.shape}; got {v.shape}")
     series_in = (v,) + (jnp.zeros_like(x),) * (order - 1)

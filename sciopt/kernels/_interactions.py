@@ -9,32 +9,32 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..validate import real
+from ..validate import array, real
 from . import _blocked
 
 Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
 
-def _prepare(name: str, fn, x, y, v):
+def _prepare(name: str, fn, x, y, v, *, check: bool, log_weights: bool):
     if not callable(fn):
         raise ValueError(f"{name} must be a function of two points (x_i, y_j); got {fn!r}")
-    x, y, v = jnp.asarray(x), jnp.asarray(y), jnp.asarray(v)
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"x and y must be point clouds [n, d] and [m, d]; got shapes "
-                         f"{x.shape} and {y.shape}")
+    x = array("x", x, shape=("n", "d"), finite=check, min_size=1)
+    y = array("y", y, shape=("m", "d"), finite=check, min_size=1)
+    # integer weights are promoted to floats, never truncated; -inf is a log-weight of 0
+    v_float = jnp.issubdtype(getattr(v, "dtype", jnp.asarray(v).dtype), jnp.floating)
+    v = array("v", v, ndim=(1, 2), finite=check and ("not_positive_inf" if log_weights
+                                                     else True))
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same dimension d; got {x.shape[1]} and "
                          f"{y.shape[1]}")
-    if v.ndim not in (1, 2) or v.shape[0] != y.shape[0]:
+    if v.shape[0] != y.shape[0]:
         raise ValueError(f"v must have shape (m,) or (m, k) with m = {y.shape[0]} (the number "
                          f"of y points); got {v.shape}")
-    if x.shape[0] == 0 or y.shape[0] == 0:
-        raise ValueError(f"x and y must hold at least one point; got {x.shape[0]} and "
-                         f"{y.shape[0]}")
     out_shape = jax.eval_shape(fn, x[0], y[0]).shape
     if out_shape != ():
         raise ValueError(f"{name}(x_i, y_j) must return a scalar; it returns shape {out_shape}")
-    return x, y, v
+    dtype = jnp.result_type(x, y, v) if v_float else jnp.result_type(x, y)
+    return x.astype(dtype), y.astype(dtype), v.astype(dtype)
 
 
 def _run(op, fn, x, y, v, block_size, mesh):
@@ -70,6 +70,7 @@ def kernel_matvec(
     *,
     block_size: int | tuple[int, int] | None = None,
     mesh: jax.sharding.Mesh | None = None,
+    check: bool = True,
 ) -> Float[Array, "n ..."]:
     """`out_i = sum_j kernel(x_i, y_j) v_j` without forming the n x m kernel matrix.
 
@@ -81,16 +82,20 @@ def kernel_matvec(
       O((n + m) d + block^2). Default 1024 (capped at n, m).
     - `mesh`: a `jax.sharding.Mesh`; the rows of `x` are split over its first axis and `y`
       is streamed on every device.
+    - `check`: check that `x`, `y`, `v` hold no NaN / Inf (at once on concrete arrays,
+      through `equinox.error_if` on traced ones); `False` skips it, for callers whose loop
+      already guards its values.
 
     **Returns:**
 
-    `[n]` or `[n, k]`. Gradients with respect to `x`, `y` and `v` are blocked the same way
-    (custom VJP): differentiating never materialises n x m either.
+    `[n]` or `[n, k]` (integer weights are promoted to floats). Gradients with respect to
+    `x`, `y` and `v` are blocked the same way (custom VJP): differentiating never
+    materialises n x m either.
 
     References: Charlier, Feydy, Glaunès, Collin & Durif, "Kernel operations on the GPU, with
     autodiff, without memory overflows" (KeOps, JMLR 2021).
     """
-    x, y, v = _prepare("kernel", kernel, x, y, v)
+    x, y, v = _prepare("kernel", kernel, x, y, v, check=check, log_weights=False)
     return _run(_blocked.matvec, kernel, x, y, v, block_size, mesh)
 
 
@@ -102,6 +107,7 @@ def kernel_logsumexp(
     *,
     block_size: int | tuple[int, int] | None = None,
     mesh: jax.sharding.Mesh | None = None,
+    check: bool = True,
 ) -> Float[Array, "n ..."]:
     """`out_i = log sum_j exp(score(x_i, y_j) + v_j)`, streamed (online max and sum), without
     forming the n x m score matrix.
@@ -109,7 +115,8 @@ def kernel_logsumexp(
     **Arguments:**
 
     - `score`: a traceable function `(x_i [d], y_j [d]) -> scalar`, e.g. `-|x - y|^2 / eps`.
-    - `x`, `y`, `v`, `block_size`, `mesh`: as for `kernel_matvec`.
+    - `x`, `y`, `v`, `block_size`, `mesh`, `check`: as for `kernel_matvec` (`v` may hold
+      `-inf`, the log of a zero weight).
 
     **Returns:**
 
@@ -119,7 +126,7 @@ def kernel_logsumexp(
     Feydy et al., "Interpolating between optimal transport and MMD using Sinkhorn
     divergences" (AISTATS 2019).
     """
-    x, y, v = _prepare("score", score, x, y, v)
+    x, y, v = _prepare("score", score, x, y, v, check=check, log_weights=True)
     return _run(_blocked.logsumexp, score, x, y, v, block_size, mesh)
 
 

@@ -24,7 +24,7 @@ import lineax as lx
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
-from ..validate import one_of, positive_int
+from ..validate import array, known_keys, one_of, positive_int, real, require
 
 SOLVERS = ("cholesky", "qr", "svd")
 
@@ -52,20 +52,23 @@ def least_squares_step(
     The step `d` `[p]`.
     """
     one_of("solver", solver, SOLVERS)
-    jac, res = jnp.asarray(jac), jnp.asarray(res)
+    jac, res = array("jac", jac, finite=False), array("res", res, finite=False)
     if jac.ndim != 2 or res.shape != jac.shape[:1]:
         raise ValueError(f"jac must be [n, p] and res [n]; got {jac.shape} and {res.shape}")
     n, p = jac.shape
     undamped = isinstance(damping, int | float) and damping == 0
-    damping = jnp.asarray(damping, jac.dtype)
+    damping = real("damping", damping, low=0.0, low_inclusive=True).astype(jac.dtype)
     if solver == "cholesky":
         tag = lx.positive_semidefinite_tag
-        if n >= p:
-            op = lx.MatrixLinearOperator(jac.T @ jac + damping * jnp.eye(p, dtype=jac.dtype),
-                                         tag)
-            return -lx.linear_solve(op, jac.T @ res, lx.Cholesky()).value
-        op = lx.MatrixLinearOperator(jac @ jac.T + damping * jnp.eye(n, dtype=jac.dtype), tag)
-        return -jac.T @ lx.linear_solve(op, res, lx.Cholesky()).value
+        small = min(n, p)
+        normal = jac.T @ jac if n >= p else jac @ jac.T
+        op = lx.MatrixLinearOperator(normal + damping * jnp.eye(small, dtype=jac.dtype), tag)
+        sol = lx.linear_solve(op, jac.T @ res if n >= p else res, lx.Cholesky(), throw=False)
+        step = -sol.value if n >= p else -jac.T @ sol.value
+        ok = (sol.result == lx.RESULTS.successful) & jnp.all(jnp.isfinite(step))
+        return require(step, ok, "least_squares_step: the Cholesky solve of the normal "
+                                 "equations failed (jac is rank-deficient or not finite); pass "
+                                 "damping > 0, or solver='qr' / 'svd'")
     method = lx.QR() if solver == "qr" else lx.SVD(rcond=rcond)
     if undamped:
         return -lx.linear_solve(lx.MatrixLinearOperator(jac), res, method).value
@@ -99,11 +102,22 @@ class SumOfSquares:
 
     def __init__(self, groups: Callable[..., Mapping[str, Residuals]],
                  weights: Mapping[str, float] | None = None):
+        if not callable(groups):
+            raise ValueError(f"groups must be a function (model, batch, key) -> {{name: "
+                             f"Residuals}}; got {type(groups).__name__}")
         self.groups = groups
-        self.weights = dict(weights or {})
+        self.weights = known_keys("weights", weights, weights or ())
+
+    def _named(self, model, batch, key) -> Mapping[str, Residuals]:
+        groups = self.groups(model, batch, key)
+        unknown = sorted(set(self.weights) - set(groups))
+        if unknown:
+            raise ValueError(f"loss weights name unknown group(s) {unknown}; this loss has the "
+                             f"groups {sorted(groups)}")
+        return groups
 
     def _scaled(self, model, batch, key, value_fn):
-        groups = self.groups(model, batch, key)
+        groups = self._named(model, batch, key)
         out = {}
         for name, g in sorted(groups.items()):
             out[name] = (value_fn(g), jnp.sqrt(self.weights.get(name, 1.0) * g.weights))
@@ -111,7 +125,7 @@ class SumOfSquares:
 
     def __call__(self, model: Any, batch: Any, key: Any
                  ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
-        groups = self.groups(model, batch, key)
+        groups = self._named(model, batch, key)
         terms = {k: jnp.sum(g.weights * jax.vmap(g.fn, (None, 0))(model, g.points) ** 2)
                  for k, g in groups.items()}
         total = sum(self.weights.get(k, 1.0) * v for k, v in terms.items())

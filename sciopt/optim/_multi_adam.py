@@ -16,6 +16,8 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
+from ..validate import positive_float, positive_int
+
 
 class MultiAdamState(NamedTuple):
     """`count`: steps taken; `mu`, `nu`: per-group first and second moments, each leaf
@@ -54,23 +56,27 @@ def multi_adam(
     - `weights`: `w_k` (default `1/K`).
     - `num_groups`: `K` when `weights` is not given.
     """
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"b1 and b2 must lie in [0, 1); got {b1}, {b2}")
-    if not eps >= 0:
-        raise ValueError(f"eps must be non-negative; got {eps}")
+    for name, value in (("b1", b1), ("b2", b2)):
+        if positive_float(name, value, allow_zero=True) >= 1:
+            raise ValueError(f"{name} must lie in [0, 1); got {value}")
+    eps = positive_float("eps", eps, allow_zero=True)
     if weights is not None:
-        w = np.asarray(weights, float)
+        try:
+            w = np.asarray(weights, float)
+        except (TypeError, ValueError):
+            raise ValueError(f"weights must be a list of numbers; got {weights!r}") from None
         if w.ndim != 1 or len(w) == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError(f"weights must be a non-empty list of finite, non-negative "
                              f"numbers; got {weights}")
         if num_groups is not None and num_groups != len(w):
             raise ValueError(f"num_groups ({num_groups}) differs from len(weights) ({len(w)})")
         num_groups = len(w)
-    elif num_groups is None or int(num_groups) < 1:
+    elif num_groups is None:
         raise ValueError("multi_adam needs the number of loss groups: pass weights or "
                          "num_groups")
     else:
-        w = np.full(int(num_groups), 1.0 / int(num_groups))
+        num_groups = positive_int("num_groups", num_groups)
+        w = np.full(num_groups, 1.0 / num_groups)
     k = int(num_groups)
 
     def init(params):
@@ -80,10 +86,18 @@ def multi_adam(
 
     def update(grads, state, params=None):
         del params
-        for leaf in jax.tree.leaves(grads):
-            if jnp.ndim(leaf) < 1 or leaf.shape[0] != k:
-                raise ValueError(f"multi_adam expects gradients with a leading loss-group axis "
-                                 f"of {k}; got a leaf of shape {jnp.shape(leaf)}")
+        g_leaves, g_tree = jax.tree.flatten(grads)
+        m_leaves, m_tree = jax.tree.flatten(state.mu)
+        if g_tree != m_tree:
+            raise ValueError(f"multi_adam: the gradients' structure differs from the parameters' "
+                             f"it was initialised with; got {g_tree}, expected {m_tree}")
+        for index, (g, m) in enumerate(zip(g_leaves, m_leaves, strict=True)):
+            if jnp.shape(g) != m.shape:
+                raise ValueError(
+                    f"multi_adam expects each gradient leaf shaped [num_groups, "
+                    f"*parameter.shape] = {m.shape} (a leading loss-group axis of {k}); leaf "
+                    f"{index} has shape {jnp.shape(g)}. Pass per-group gradients (jax.jacrev "
+                    f"of the vector of group losses, or fit(..., grouped_gradients=True))")
         count = state.count + 1
         mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
         nu = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state.nu, grads)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from ..validate import one_of, positive_float
+from ..validate import array, one_of, positive_float
 
 
 def _faces(a: Float[Array, "nx ny"], axis: int) -> Float[Array, "..."]:
@@ -66,7 +66,7 @@ def solve_elliptic_2d(
     The nodal solution `[nx, ny]`, boundary included.
     """
     one_of("method", method, ("auto", "cg", "gmres", "lu"))
-    source = jnp.asarray(source)
+    source = array("source", source)
     if source.ndim != 2 or min(source.shape) < 3:
         raise ValueError(f"source must be a nodal field [nx, ny] with nx, ny >= 3; got shape "
                          f"{source.shape}")
@@ -74,7 +74,8 @@ def solve_elliptic_2d(
                                                                           lengths[1]))
     nx, ny = source.shape
     hx, hy = lx_ / (nx - 1), ly_ / (ny - 1)
-    a = jnp.ones_like(source) if coefficient is None else jnp.asarray(coefficient, source.dtype)
+    a = jnp.ones_like(source) if coefficient is None else array(
+        "coefficient", coefficient).astype(source.dtype)
     if a.shape != source.shape:
         raise ValueError(f"coefficient must have the shape of source {source.shape}; got "
                          f"{a.shape}")
@@ -93,7 +94,8 @@ def solve_elliptic_2d(
         raise ValueError(f"k2 = {k2} may make the operator indefinite (its smallest eigenvalue "
                          f"is about {bound:.4g}); CG needs it positive definite: use "
                          f"method='gmres' or 'lu'")
-    g = jnp.zeros_like(source) if boundary is None else jnp.asarray(boundary, source.dtype)
+    g = jnp.zeros_like(source) if boundary is None else array(
+        "boundary", boundary, shape=source.shape).astype(source.dtype)
     g = g.at[1:-1, 1:-1].set(0.0)
     ax, ay = _faces(a, 0), _faces(a, 1)
 

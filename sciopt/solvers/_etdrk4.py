@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex
 
-from ..validate import positive_float, positive_int
+from ..validate import array, positive_float, positive_int
 
 
 class ETDRK4Coefficients(eqx.Module):
@@ -102,7 +102,7 @@ def solve_etdrk4(
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of save_every "
                          f"({save_every})")
     coef = etdrk4_coefficients(linear, dt, contour_points=contour_points)
-    v0 = jnp.asarray(v0).astype(coef.e.dtype)
+    v0 = array("v0", v0, kind="inexact").astype(coef.e.dtype)
 
     def advance(v, n):
         return jax.lax.fori_loop(0, n, lambda i, w: etdrk4_step(coef, nonlinear, w), v)
@@ -143,7 +143,7 @@ def solve_on_grid(
     """`solve_etdrk4` for a physical field `u0` on a `PeriodicGrid`: transform, integrate
     `v_t = symbol v + nonlinear(v)` (spectral), and return the saved physical fields
     `[num_steps // save_every + 1, *u0.shape]`."""
-    v0 = grid.to_spectral(jnp.asarray(u0))
+    v0 = grid.to_spectral(array("u0", u0, kind="inexact"))
     v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), nonlinear, v0, dt=dt,
                      num_steps=num_steps, save_every=save_every)
     return grid.to_physical(v)

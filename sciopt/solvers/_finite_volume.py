@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..validate import one_of, positive_float, positive_int
+from ..validate import array, one_of, positive_float, positive_int
 
 
 def _limited_slope(u: Array, limiter: str) -> Array:
@@ -65,7 +65,7 @@ def solve_burgers_fv(
     must be concrete: under `jit` / `grad` pass `max_speed` (a bound on `|u0|`).
     """
     one_of("limiter", limiter, ("minmod", "vanleer"))
-    u0 = jnp.asarray(u0)
+    u0 = array("u0", u0, ndim=(1, 2))
     n = positive_int("cells", u0.shape[-1])
     length = positive_float("length", length)
     nu = positive_float("nu", nu, allow_zero=True)

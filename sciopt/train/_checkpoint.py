@@ -91,6 +91,11 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
         header = json.loads(raw[len(_MAGIC):end])
     except (ValueError, UnicodeDecodeError):
         raise CheckpointError(f"checkpoint {path} has a corrupted header") from None
+    if not isinstance(header, dict) or not isinstance(header.get("step"), int) or not \
+            isinstance(header.get("fingerprint"), str) or not isinstance(
+                header.get("meta", {}), dict):
+        raise CheckpointError(f"checkpoint {path} has a corrupted header (expected a JSON "
+                              f"object with an integer step, a fingerprint and a checksum)")
     payload = raw[end + 1:]
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
         raise CheckpointError(

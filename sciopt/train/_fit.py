@@ -18,7 +18,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._atomic import atomic_open
 from ..optim import is_least_squares
-from ..validate import one_of, positive_int
+from ..validate import directory, one_of, output_file, positive_int
 from ._checkpoint import (
     latest_checkpoint,
     list_checkpoints,
@@ -373,8 +373,10 @@ def fit(
         source = _replicate(source, mesh)
 
     initial_state = state
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    metrics_file = (Path(metrics_path) if metrics_path is not None
+    ckpt_dir = (directory("checkpoint_dir", checkpoint_dir) if checkpoint_dir is not None
+                else None)
+    metrics_file = (output_file("metrics_path", metrics_path, overwrite=True)
+                    if metrics_path is not None
                     else (ckpt_dir / "metrics.jsonl" if ckpt_dir is not None else None))
     resumed_from, state = resume_state(ckpt_dir, resume, state, num_steps)
     if resumed_from is not None and mesh is not None:

@@ -19,7 +19,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
-from ..validate import one_of, positive_int
+from ..validate import directory, one_of, output_file, positive_int
 from ._fit import _all_finite, _raw_key, _truncate_metrics, resume_state
 from ._loop import Chunk, run_chunks
 from ._progress import ProgressReporter
@@ -174,8 +174,10 @@ def iterate(
                          "metric")
     names = tuple(metrics_shape)
 
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    metrics_file = (None if metrics_path is False else Path(metrics_path)
+    ckpt_dir = (directory("checkpoint_dir", checkpoint_dir) if checkpoint_dir is not None
+                else None)
+    metrics_file = (None if metrics_path is False
+                    else output_file("metrics_path", metrics_path, overwrite=True)
                     if metrics_path is not None
                     else (ckpt_dir / "metrics.jsonl" if ckpt_dir is not None else None))
     resumed_from, carry = resume_state(ckpt_dir, resume, carry, num_steps)

@@ -99,12 +99,15 @@ def test_no_n_by_m_array_forward_or_backward(name):
 @pytest.mark.parametrize(
     "args, match",
     [
-        ((KERNEL, X[0], Y, V1), r"point clouds \[n, d\]"),
+        ((KERNEL, X[0], Y, V1), r"x must be an array of shape \[n, d\]"),
         ((KERNEL, X, Y[:, :2], V1), "same dimension d"),
         ((KERNEL, X, Y, V1[:5]), r"v must have shape \(m,\) or \(m, k\) with m = 29"),
         ((lambda a, b: a - b, X, Y, V1), "must return a scalar"),
         (("gauss", X, Y, V1), "must be a function of two points"),
-        ((KERNEL, X[:0], Y, V1), "at least one point"),
+        ((KERNEL, X[:0], Y, V1), "x must hold at least 1 entry"),
+        ((KERNEL, X.at[2, 1].set(jnp.nan), Y, V1), "x must not contain NaN or Inf"),
+        ((KERNEL, X, Y, V1.at[0].set(jnp.inf)), "v must not contain NaN or Inf"),
+        ((KERNEL, X, Y, "weights"), "v must be an array"),
     ],
 )
 def test_bad_input(args, match):
