@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import positive_float, positive_int, prng_key
 
 
 def _softplus_inverse(y: float) -> float:
@@ -99,6 +99,7 @@ class ICNN(eqx.Module):
     def __init__(self, dim: int, width: int = 64, depth: int = 2, *,
                  quadratic_rank: int | None = None, min_curvature: float = 1e-2,
                  key: PRNGKeyArray, dtype=None):
+        prng_key("key", key)
         dim = positive_int("dim", dim)
         width = positive_int("width", width)
         depth = positive_int("depth", depth)
@@ -144,6 +145,7 @@ class ConvexGradientNet(eqx.Module):
 
     def __init__(self, dim: int, width: int = 128, *, quadratic_rank: int | None = None,
                  min_curvature: float = 1e-2, key: PRNGKeyArray, dtype=None):
+        prng_key("key", key)
         dim = positive_int("dim", dim)
         width = positive_int("width", width)
         dtype = jnp.result_type(float) if dtype is None else dtype

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import positive_float, positive_int, real
+from sciopt.validate import positive_float, positive_int, prng_key, real
 
 from ._energy import MeanFieldEnergy
 from ._langevin import MeanFieldLangevin, _check_dt, _solve
@@ -135,6 +135,7 @@ def fictitious_play(
 
     Reference: Chen, Ren & Wang (JMLR 2023).
     """
+    prng_key("key", key)
     if not isinstance(energy, MeanFieldEnergy):
         raise ValueError(f"energy must be a flows.MeanFieldEnergy; got {type(energy).__name__}")
     if energy.functional is not None:

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from sciopt.kernels import kernel_logsumexp, kernel_matvec, pairwise, squared_distances
+from sciopt.validate import array, is_concrete
 
 Cost = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
@@ -111,7 +112,11 @@ class Geometry(AbstractGeometry):
     cost: Float[Array, "n m"]
 
     def __init__(self, cost_matrix: Float[Array, "n m"]):
-        cost = jnp.asarray(cost_matrix)
+        cost = array("cost_matrix", cost_matrix, finite=False)
+        with jax.ensure_compile_time_eval():
+            bad = jnp.any(jnp.isnan(cost) | (cost == -jnp.inf))
+        if is_concrete(bad) and bool(bad):
+            raise ValueError("cost_matrix must not contain NaN or -Inf (+Inf forbids a pair)")
         if cost.ndim != 2 or 0 in cost.shape:
             raise ValueError(f"cost_matrix must be a non-empty [n, m] array; got shape "
                              f"{cost.shape}")
@@ -166,7 +171,7 @@ class PointCloud(AbstractGeometry):
     def __init__(self, x: Float[Array, "n d"], y: Float[Array, "m d"],
                  cost_fn: Cost | None = None, *, block_size: int | None = None,
                  mesh: jax.sharding.Mesh | None = None):
-        x, y = jnp.asarray(x), jnp.asarray(y)
+        x, y = array("x", x, traced=False), array("y", y, traced=False)
         if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or 0 in (*x.shape,
                                                                              *y.shape):
             raise ValueError(f"x and y must be non-empty point clouds [n, d] and [m, d] with "

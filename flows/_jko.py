@@ -36,7 +36,7 @@ import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import NonFiniteIteration, iterate
-from sciopt.validate import positive_int, real
+from sciopt.validate import positive_int, prng_key, real
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
@@ -285,6 +285,7 @@ def jko(
 
     Reference: Mokrov et al. (NeurIPS 2021).
     """
+    prng_key("key", key)
     x0 = check_scheme(energy, method, JKO, network, x0)
     steps, every = check_schedule(steps, save_every)
     log_rho = jnp.asarray(log_density0, x0.dtype)

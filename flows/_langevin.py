@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import is_concrete, positive_float, real, require
+from sciopt.validate import is_concrete, positive_float, prng_key, real, require
 
 from ._energy import MeanFieldEnergy
 from ._particles import (
@@ -227,6 +227,7 @@ def langevin(
     an overdamped `dt` beyond the explicit scheme's stability bound `dt * L <= 2` (L: the
     largest curvature of the potential + interaction drift at the initial particles).
     """
+    prng_key("key", key)
     if not isinstance(energy, MeanFieldEnergy):
         raise ValueError(f"energy must be a flows.MeanFieldEnergy; got {type(energy).__name__}")
     if not isinstance(method, (MeanFieldLangevin, UnderdampedMeanFieldLangevin)):

@@ -57,6 +57,7 @@ class LightSB(eqx.Module):
 
     def __init__(self, dim: int, components: int, epsilon: float, *, key: PRNGKeyArray,
                  init_means: Float[Array, "K d"] | None = None):
+        prng_key("key", key)
         d, k = positive_int("dim", dim), positive_int("components", components)
         self.epsilon = real("epsilon", epsilon)
         dtype = jnp.result_type(float)
@@ -139,6 +140,7 @@ class LightSB(eqx.Module):
                times: Float[Array, " T"]) -> Float[Array, "T n d"]:
         """Brownian-bridge paths from `x` to `y` at `times` in [0, 1], sampled exactly and
         jointly (increments of one Brownian path per row, pinned at both ends)."""
+        prng_key("key", key)
         x, y = self._check(x, "x"), self._check(y, "y")
         if x.shape != y.shape:
             raise ValueError(f"x and y must hold the same number of endpoints (one path per "
@@ -160,6 +162,7 @@ class LightSB(eqx.Module):
     def trajectories(self, key: PRNGKeyArray, x: Float[Array, "n d"],
                      times: Float[Array, " T"]) -> Float[Array, "T n d"]:
         """Paths of the learned bridge: `y ~ pi(. | x)`, then a Brownian bridge."""
+        prng_key("key", key)
         k1, k2 = jax.random.split(key)
         return self.bridge(k2, x, self.sample(k1, x), times)
 
@@ -180,6 +183,7 @@ def train_light_sb(model: LightSB, sample_source: Any, sample_target: Any, *, st
 
     `sciopt.train.FitResult` (model, losses, ...).
     """
+    prng_key("key", key)
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
 
@@ -214,8 +218,15 @@ def gaussian_bridge_conditional(mean0, cov0, mean1, cov1, epsilon: float):
     import numpy as np
     from scipy.linalg import sqrtm
 
-    a, b = np.asarray(cov0, float), np.asarray(cov1, float)
-    d, s2 = a.shape[0], float(epsilon)
+    s2 = float(real("epsilon", epsilon))
+    mean0 = np.asarray(array("mean0", mean0, ndim=1))
+    d = mean0.shape[0]
+    array("mean1", mean1, shape=(d,))
+    a = np.asarray(array("cov0", cov0, shape=(d, d)), float)
+    b = np.asarray(array("cov1", cov1, shape=(d, d)), float)
+    for name, cov in (("cov0", a), ("cov1", b)):
+        if not (np.allclose(cov, cov.T) and np.all(np.linalg.eigvalsh((cov + cov.T) / 2) > 0)):
+            raise ValueError(f"{name} must be a symmetric positive definite covariance")
     root = np.real(sqrtm(a))
     dmat = np.real(sqrtm(4 * root @ b @ root + s2**2 * np.eye(d)))
     cross = (root @ dmat @ np.linalg.inv(root) - s2 * np.eye(d)) / 2

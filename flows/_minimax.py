@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import positive_int, real
+from sciopt.validate import positive_int, prng_key, real
 
 from ._particles import (
     SnapshotSteps,
@@ -282,6 +282,7 @@ def minimax_langevin(
 
     Reference: Kim, Yamamoto, Oko, Yang & Suzuki (ICLR 2024).
     """
+    prng_key("key", key)
     if not isinstance(game, MinimaxGame):
         raise ValueError(f"game must be a flows.MinimaxGame; got {type(game).__name__}")
     if not isinstance(method, SymmetricMFL):

@@ -45,7 +45,12 @@ def check_particles(name: str, x, dim: int | None = None, *, min_particles: int 
     """`x` as a float array `[N, d]` (integers promoted) with finite entries and at least
     `min_particles` rows, else a clear `ValueError` (the finiteness check runs through
     `require` when `x` is traced)."""
-    x = array(name, x, shape=("N", "d" if dim is None else dim))
+    x = array(name, x)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a particle array [N, d]; got shape {x.shape}")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"{name} must have dimension {dim} (particles [N, {dim}]); got shape "
+                         f"{x.shape}")
     if x.shape[1] == 0:
         raise ValueError(f"{name} must be a particle array [N, d] with d >= 1; got shape "
                          f"{x.shape}")

@@ -27,7 +27,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import array, positive_float, positive_int, require, sampler
+from sciopt.validate import array, positive_float, positive_int, prng_key, require, sampler
 
 
 class RectifiedFlow(eqx.Module):
@@ -51,6 +51,7 @@ class RectifiedFlow(eqx.Module):
 
     def __init__(self, dim: int, *, width: int = 64, depth: int = 3, potential: bool = False,
                  key: PRNGKeyArray):
+        prng_key("key", key)
         self.dim = positive_int("dim", dim)
         self.potential = bool(potential)
         self.net = eqx.nn.MLP(self.dim + 1, 1 if potential else self.dim,
@@ -111,6 +112,7 @@ def train_rectified_flow(flow: RectifiedFlow,
     """Fit `flow` on couplings drawn by `sample_pairs(key, n) -> (x0 [n, d], x1 [n, d])`
     (independent samples for the first flow; `reflow_sampler` for reflow) with t ~ U(0, 1),
     by Adam with a cosine-decayed learning rate through `sciopt.train.fit`."""
+    prng_key("key", key)
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
     sampler("sample_pairs", sample_pairs, (batch_size, flow.dim), pairs=True)

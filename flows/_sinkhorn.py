@@ -32,7 +32,15 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Bool, Float, Int
 
-from sciopt.validate import is_concrete, one_of, positive_float, positive_int, real, require
+from sciopt.validate import (
+    array,
+    is_concrete,
+    one_of,
+    positive_float,
+    positive_int,
+    real,
+    require,
+)
 
 from ._geometry import AbstractGeometry, PointCloud
 
@@ -79,8 +87,10 @@ class LinearProblem(eqx.Module):
                              f"{type(geom).__name__}")
         n, m = geom.shape
         dtype = (geom.cost if hasattr(geom, "cost") else geom.x).dtype
-        a = jnp.full(n, 1.0 / n, dtype) if a is None else jnp.asarray(a, dtype)
-        b = jnp.full(m, 1.0 / m, dtype) if b is None else jnp.asarray(b, dtype)
+        a = jnp.full(n, 1.0 / n, dtype) if a is None else array("a", a, finite=False
+                                                                  ).astype(dtype)
+        b = jnp.full(m, 1.0 / m, dtype) if b is None else array("b", b, finite=False
+                                                                  ).astype(dtype)
         for name, w, size in (("a", a, n), ("b", b, m)):
             if w.shape != (size,):
                 raise ValueError(f"{name} must have shape ({size},) to match the geometry; "
@@ -293,16 +303,26 @@ def _updates(geom, a, b):
     return f_bal, g_bal
 
 
-def _marginal_error(f_old, f_bal, a, eps, rho_a):
-    """L1 distance of the plan's row marginal (with `f_old` and the latest g) from its fixed
-    point target `a exp(-f / rho_a)` (`a` when balanced); the column marginal is exact
-    after the g half-step."""
-    rows = a * jnp.exp((f_old - f_bal) / eps)
-    target = a if math.isinf(rho_a) else a * jnp.exp(-f_old / rho_a)
+def _marginal_error(f, f_bal, a, eps, rho_a):
+    """L1 distance of a plan's marginal from its fixed-point target: with potentials
+    `(f, g)` and `f_bal = F(g)` the balanced update, the row sums are `a exp((f - F(g)) /
+    eps)` and the target is `a exp(-f / rho_a)` (`a` when balanced). The same with the roles
+    of `(f, a)` and `(g, b)` swapped gives the column error."""
+    rows = a * jnp.exp((f - f_bal) / eps)
+    target = a if math.isinf(rho_a) else a * jnp.exp(-f / rho_a)
     return jnp.sum(jnp.abs(rows - target))
 
 
 def _iterate(problem: LinearProblem, solver: Sinkhorn, *, unrolled: bool):
+    """Run the iterations; return `(f, g, errors, iterations, converged)`.
+
+    The reported error is that of the plan the potentials returned define, both marginals
+    (the larger L1 error), not an estimate: iteration k computes `G(f_k)`, which with the
+    row update `F(g_k)` of iteration k - 1 gives both marginal errors of `(f_k, g_k)`
+    exactly, for no extra pass over the points. The loop stops on that error and returns
+    that iterate, so "converged" holds for the plan a user gets (with momentum, the
+    over-relaxed half-steps leave neither marginal exact, and a half-step estimate can
+    pass while the returned plan does not)."""
     geom, a, b = problem.geom, problem.a, problem.b
     n, m = geom.shape
     dtype = a.dtype
@@ -310,40 +330,56 @@ def _iterate(problem: LinearProblem, solver: Sinkhorn, *, unrolled: bool):
     start = solver.scaling_iterations() + solver.momentum_start
     window = 10
     f_bal, g_bal = _updates(geom, a, b)
+    # the error's own round-off (a sum of n terms) must not decide convergence
+    slack = 4 * jnp.finfo(dtype).eps * (jnp.sum(a) + jnp.sum(b))
+    last = solver.max_iterations
 
     def body(state):
-        f, g, k, errors, _, omega = state
+        f, g, k, errors, _, omega, row_err, _, half = state
         eps = solver.epsilon_at(k).astype(dtype)
-        g_next = (1 - omega) * g + omega * _tau(problem.rho_b, eps) * g_bal(f, eps)
+        gb = g_bal(f, eps)
+        # the exact error of (f_k, g_k): columns from G(f_k), rows carried from k - 1
+        err = jnp.maximum(row_err, _marginal_error(g, gb, b, eps, problem.rho_b))
+        at_target = solver.epsilon_at(jnp.maximum(k - 1, 0)) <= solver.epsilon * (1 + 1e-12)
+        done = (k >= 1) & (err <= solver.threshold - slack) & at_target & (
+            k >= solver.min_iterations)
+        errors = jnp.where(k >= 1, errors.at[jnp.maximum(k - 1, 0)].set(err), errors)
+        g_next = (1 - omega) * g + omega * _tau(problem.rho_b, eps) * gb
         fb = f_bal(g_next, eps)
-        err = _marginal_error(f, fb, a, eps, problem.rho_a)
         f_next = (1 - omega) * f + omega * _tau(problem.rho_a, eps) * fb
-        at_target = eps <= solver.epsilon * (1 + 1e-12)
-        done = (err <= solver.threshold) & at_target & (k + 1 >= solver.min_iterations)
+        row_next = _marginal_error(f_next, fb, a, eps, problem.rho_a)
+        # the half-step error (rows of (f_k, g_{k+1})): it contracts at Sinkhorn's linear
+        # rate, so it is the one momentum estimates that rate from
+        half_err = _marginal_error(f, fb, a, eps, problem.rho_a)
+        half = half.at[k].set(half_err)
+        new_omega = omega
         if auto:  # one estimate of the linear rate, then the optimal over-relaxation
-            prev = jax.lax.stop_gradient(errors[jnp.maximum(k - window, 0)])
-            ratio = jnp.where(prev > 0, jax.lax.stop_gradient(err) / jnp.where(prev > 0, prev,
-                                                                               1.0), 1.0)
+            prev = jax.lax.stop_gradient(half[jnp.maximum(k - window, 0)])
+            ratio = jnp.where(prev > 0, jax.lax.stop_gradient(half_err) / jnp.where(
+                prev > 0, prev, 1.0), 1.0)
             rate = jnp.clip(ratio, 0.0, 1.0) ** (1 / window)
             rate = jnp.minimum(rate, 0.99)
             best = jnp.clip(2 / (1 + jnp.sqrt(1 - rate)), 1.0, 1.9)
-            omega = jnp.where(k == start, best.astype(dtype), omega)
-        return f_next, g_next, k + 1, errors.at[k].set(err), done, omega
+            new_omega = jnp.where(k == start, best.astype(dtype), omega)
+        stop = done | (k >= last)  # at k = last the iterate is checked, not moved
+        kept = (f, g, k, errors, done, omega, row_err, stop, state[8])
+        moved = (f_next, g_next, k + 1, errors, done, new_omega, row_next, stop, half)
+        return jax.tree.map(lambda x, y: jnp.where(stop, x, y), kept, moved)
 
     init = (jnp.zeros(n, dtype), jnp.zeros(m, dtype), jnp.asarray(0),
             -jnp.ones(solver.max_iterations, dtype), jnp.asarray(False),
-            jnp.asarray(1.0 if auto else solver.momentum).astype(dtype))
+            jnp.asarray(1.0 if auto else solver.momentum).astype(dtype),
+            jnp.asarray(jnp.inf, dtype), jnp.asarray(False),
+            -jnp.ones(solver.max_iterations + 1, dtype))
     if unrolled:
         def step(state, _):
             new = body(state)
-            frozen = state[4]
+            frozen = state[7]
             return jax.tree.map(lambda o, s: jnp.where(frozen, o, s), state, new), None
 
-        f, g, k, errors, done, _ = jax.lax.scan(step, init, None,
-                                                length=solver.max_iterations)[0]
+        f, g, k, errors, done, *_ = jax.lax.scan(step, init, None, length=last + 1)[0]
     else:
-        f, g, k, errors, done, _ = jax.lax.while_loop(
-            lambda s: (~s[4]) & (s[2] < solver.max_iterations), body, init)
+        f, g, k, errors, done, *_ = jax.lax.while_loop(lambda s: ~s[7], body, init)
     return f, g, errors, k, done
 
 

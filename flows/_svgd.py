@@ -41,7 +41,7 @@ import optax
 from jaxtyping import Array, Float
 
 from sciopt.kernels import gaussian_kernel, kernel_matvec
-from sciopt.validate import one_of, real, require
+from sciopt.validate import array, one_of, positive_int, real, require
 
 from ._particles import (
     ParticleTrajectory,
@@ -64,6 +64,8 @@ def median_bandwidth(x: Float[Array, "N d"], max_pairs: int = 8192) -> Float[Arr
     `max_pairs` pairs it is exact; above, the median runs over `max_pairs` distinct pairs
     `(i, i + s mod n)` of an evenly strided subset (a sort of `max_pairs` numbers, whatever
     N is)."""
+    x = array("x", x, shape=("N", "d"), min_size=2, traced=False)
+    max_pairs = positive_int("max_pairs", max_pairs)
     n = x.shape[0]
     if n * (n - 1) // 2 <= max_pairs:
         i, j = jnp.tril_indices(n, k=-1)

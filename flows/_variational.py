@@ -36,7 +36,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import NonFiniteIteration, iterate
-from sciopt.validate import positive_float, positive_int, real
+from sciopt.validate import positive_float, positive_int, prng_key, real
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
@@ -259,6 +259,7 @@ def variational_wgf(
 
     Reference: Fan, Taghvaei & Chen (ICML 2022).
     """
+    prng_key("key", key)
     x = check_scheme(energy, method, VariationalWGF, network, x0)
     steps, every = check_schedule(steps, save_every)
     d = x.shape[1]

@@ -72,6 +72,14 @@ class OperatorData:
         return self.split(train * per, test * per)
 
 
+def check_data(name: str, data: Any) -> OperatorData:
+    """`data` if it is an `OperatorData`, else a `ValueError` naming the argument."""
+    if not isinstance(data, OperatorData):
+        raise ValueError(f"{name} must be operators.OperatorData (from operator_pairs or "
+                         f"rollout_pairs); got {type(data).__name__}")
+    return data
+
+
 def operator_pairs(source: PDEDataset | str | PathLike, *, input_time: int = 0,
                    output_time: int = -1) -> OperatorData:
     """Pairs from a dataset (a `PDEDataset` or an HDF5 file from `sciopt data generate`).

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int, prng_key
 
 from ._protocol import AbstractPointOperator
 
@@ -60,6 +60,7 @@ class DeepONet(AbstractPointOperator):
     def __init__(self, sensors: int, coord_dim: int, *, basis: int = 128, outputs: int = 1,
                  width: int = 128, depth: int = 4, activation: str = "tanh",
                  key: PRNGKeyArray):
+        prng_key("key", key)
         one_of("activation", activation, tuple(_ACTIVATIONS))
         self.sensors = positive_int("sensors", sensors)
         self.coord_dim = positive_int("coord_dim", coord_dim)

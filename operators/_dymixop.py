@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int, prng_key
 
 from ._fno import SpectralConv
 from ._protocol import AbstractGridOperator
@@ -49,6 +49,7 @@ class PeriodicConv(eqx.Module):
 
     def __init__(self, dim: int, c_in: int, c_out: int, size: int, *, key: PRNGKeyArray,
                  bias: bool = True):
+        prng_key("key", key)
         dtype = jnp.result_type(float)
         bound = 1.0 / math.sqrt(c_in * size**dim)
         k_w, k_b = jax.random.split(key)
@@ -150,6 +151,7 @@ class DifferenceStencil(eqx.Module):
 
     def __init__(self, dim: int, c_in: int, c_out: int, *, key: PRNGKeyArray,
                  taps: tuple[int, ...] | None = None, power: float = 1.0):
+        prng_key("key", key)
         conv = PeriodicConv(dim, c_in, c_out, 3, key=key, bias=False)
         self.conv = eqx.tree_at(lambda m: m.weight, conv, jnp.zeros_like(conv.weight))
         self.taps = None if taps is None else tuple(int(t) for t in taps)
@@ -188,6 +190,7 @@ class LGMLayer(eqx.Module):
     def __init__(self, dim: int, channels: int, *, modes: tuple[int, ...], kernel_size: int,
                  a_kernel_size: int, linear: int, nonlinear: int, key: PRNGKeyArray,
                  taps: tuple[int, ...] | None = None, stencil_power: float = 1.0):
+        prng_key("key", key)
         keys = iter(jax.random.split(key, 2 * linear + 2 * nonlinear + 2))
         c = channels
         self.linear = [(PeriodicConv(dim, c, c, kernel_size, key=next(keys)),
@@ -277,6 +280,7 @@ class DyMixOp(AbstractGridOperator):
                  grid: int | tuple[int, ...] | None = None,
                  stencil_power: float | None = None, coordinates: bool = True,
                  mixing_start: str = "random", key: PRNGKeyArray):
+        prng_key("key", key)
         modes = (modes,) if isinstance(modes, int) else tuple(modes)
         if len(modes) not in (1, 2):
             raise ValueError(f"DyMixOp supports 1D and 2D grids; got modes={modes}")

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import positive_int, positive_ints
+from sciopt.validate import positive_int, positive_ints, prng_key
 
 from ._protocol import AbstractGridOperator
 
@@ -39,7 +39,10 @@ class SpectralConv(eqx.Module):
 
     def __init__(self, in_channels: int, out_channels: int, modes: tuple[int, ...], *,
                  key: PRNGKeyArray):
-        self.modes = positive_ints("modes", modes, lengths=(1, 2))  # 1D and 2D grids
+        prng_key("key", key)
+        self.modes = positive_ints("modes", modes)
+        if len(self.modes) not in (1, 2):
+            raise ValueError(f"SpectralConv supports 1D and 2D grids; got modes={modes}")
         # Every axis but the last keeps modes 0..m-1 and -m..-1; the last keeps 0..m-1.
         shape = (out_channels, in_channels, *[2 * m for m in self.modes[:-1]], self.modes[-1])
         scale = 1.0 / (in_channels * out_channels)
@@ -167,11 +170,15 @@ class FNO(AbstractGridOperator):
     def __init__(self, in_channels: int, out_channels: int, *, modes: int | tuple[int, ...],
                  width: int = 64, layers: int = 4, projection: int = 128,
                  key: PRNGKeyArray):
-        modes = positive_ints("modes", modes, lengths=(1, 2))  # FNO on 1D and 2D grids
+        prng_key("key", key)
+        modes = positive_ints("modes", modes)
+        if len(modes) not in (1, 2):
+            raise ValueError(f"FNO supports 1D and 2D grids (modes per axis); got modes={modes}")
         self.dim = len(modes)
         self.in_channels = positive_int("in_channels", in_channels)
         positive_int("out_channels", out_channels)
         width, layers = positive_int("width", width), positive_int("layers", layers)
+        projection = positive_int("projection", projection)
         keys = jax.random.split(key, 2 * layers + 3)
         d = self.dim
 

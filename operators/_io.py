@@ -14,7 +14,7 @@ import numpy as np
 from sciopt.train import CheckpointError, load_checkpoint, read_header, write_state
 from sciopt.validate import output_file
 
-from ._data import OperatorData
+from ._data import OperatorData, check_data
 from ._deeponet import DeepONet
 from ._dymixop import DyMixOp
 from ._fno import FNO
@@ -33,6 +33,7 @@ def model_spec(name: str, data: OperatorData, *, normalize: bool = True,
     `build_model` wraps the model with (`Normalized`)."""
     if name not in MODELS:
         raise ValueError(f"unknown operator model {name!r}; known: {', '.join(MODELS)}")
+    check_data("data", data)
     c_in, c_out, grid = data.inputs.shape[1], data.outputs.shape[1], data.grid
     if name in ("fno", "dymixop"):
         cap = 16 if len(grid) == 1 else 12

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int, prng_key
 
 from ._protocol import AbstractPointOperator
 
@@ -61,6 +61,7 @@ class MultiONet(AbstractPointOperator):
     def __init__(self, sensors: int, coord_dim: int, *, width: int = 100, layers: int = 5,
                  sum_layers: int = 4, trunk_activation: str = "silu_sin",
                  branch_activation: str = "silu", key: PRNGKeyArray):
+        prng_key("key", key)
         self.sensors = positive_int("sensors", sensors)
         self.coord_dim = positive_int("coord_dim", coord_dim)
         width, layers = positive_int("width", width), positive_int("layers", layers)

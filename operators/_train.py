@@ -16,9 +16,9 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.data import PDEDataset, read_dataset
 from sciopt.train import ArrayBatches, FitResult, fit
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import array, positive_float, positive_int
 
-from ._data import OperatorData, rollout_pairs
+from ._data import OperatorData, check_data, rollout_pairs
 from ._protocol import AbstractOperator, require_grid_model
 
 
@@ -27,7 +27,7 @@ def check_compatible(model: AbstractOperator, data: OperatorData) -> None:
     outputs (channels, sensor count, output fields, coordinate dimension)."""
     if not isinstance(model, AbstractOperator):
         raise ValueError(f"not an operator model: {type(model).__name__}")
-    model.check_compatible(data)
+    model.check_compatible(check_data("data", data))
 
 
 def predict(model: AbstractOperator, inputs: Float[Array, "n c *grid"],
@@ -37,7 +37,10 @@ def predict(model: AbstractOperator, inputs: Float[Array, "n c *grid"],
 
 
 def relative_l2(pred: Array, target: Array) -> Float[Array, " n"]:
-    """Per-sample relative L2 error `|pred - target| / |target|`."""
+    """Per-sample relative L2 error `|pred - target| / |target|` (arrays of one shape, the
+    samples along the first axis)."""
+    pred = array("pred", pred, min_size=1, traced=False)
+    target = array("target", target, shape=pred.shape, traced=False)
     axes = tuple(range(1, target.ndim))
     return jnp.sqrt(jnp.sum((pred - target) ** 2, axes) / jnp.sum(target**2, axes))
 
@@ -62,6 +65,7 @@ def _batches(data: OperatorData, batch_size: int):
 
 def evaluate(model: eqx.Module, data: OperatorData, *, batch_size: int = 64) -> float:
     """Mean per-sample relative L2 error of `model` on `data`."""
+    check_data("data", data)
     check_compatible(model, data)
     coords = jnp.asarray(data.coords)
     errors = [np.asarray(_batch_errors(model, x, y, coords))
@@ -223,6 +227,7 @@ def rollout(model: eqx.Module, u0: Float[Array, "c ..."], steps: int
 def inference_seconds(model: eqx.Module, data: OperatorData, *, repeats: int = 5) -> float:
     """Median wall time of one compiled, batched prediction on all of `data`, per sample
     (compilation excluded)."""
+    check_data("data", data)
     check_compatible(model, data)
     run = _predict_compiled
     x, c = jnp.asarray(data.inputs), jnp.asarray(data.coords)

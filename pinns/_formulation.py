@@ -16,6 +16,9 @@ Formulation = problems.PointwiseForm
 def formulation(problem: problems.AbstractProblem) -> Formulation:
     """The PINN formulation of a registered problem (its `pointwise_form()`); `ValueError`
     names what is missing and which problems have one."""
+    if not callable(getattr(problem, "pointwise_form", None)):
+        raise ValueError(f"problem must be a sciopt problem (e.g. sciopt.problems.get("
+                         f"'heat1d')); got {type(problem).__name__} {problem!r:.40}")
     f = problem.pointwise_form()
     if f is None:
         supported = [n for n in problems.names() if problems.get(n).pointwise_form()]

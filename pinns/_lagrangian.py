@@ -24,7 +24,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
 from sciopt.optim import Residuals, SumOfSquares
-from sciopt.validate import positive_int
+from sciopt.validate import positive_int, prng_key
 
 from ._model import PINN
 
@@ -72,6 +72,7 @@ class LagrangianPINN(eqx.Module):
     def __init__(self, period: float, *, lo: float = 0.0, scale: float = 1.0,
                  width: int = 64, depth: int = 4, activation: str = "tanh",
                  periodic_modes: int = 4, key: PRNGKeyArray):
+        prng_key("key", key)
         if not period > 0 or not scale > 0:
             raise ValueError(f"period and scale must be positive; got {period}, {scale}")
         k_x, k_u = jax.random.split(key)
@@ -131,6 +132,7 @@ def lpinn_for(problem: problems.AbstractProblem, *, width: int = 64, depth: int 
               key: PRNGKeyArray) -> LagrangianPINN:
     """A `LagrangianPINN` on the problem's interval with the displacement scaled by the
     problem's speed times its horizon (advection1d, burgers1d_periodic)."""
+    prng_key("key", key)
     ch = _characteristics(problem)
     lo, hi = problem.interval
     return LagrangianPINN(hi - lo, lo=lo, scale=ch.speed_scale * problem.t_final,

@@ -20,7 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
 from sciopt.optim import Residuals, SumOfSquares
-from sciopt.validate import known_keys, one_of, positive_float, positive_int, real
+from sciopt.validate import array, known_keys, one_of, positive_float, positive_int, real, require
 
 from ._formulation import formulation
 from ._model import PINN
@@ -29,12 +29,14 @@ Loss = Callable[[PINN, Any, PRNGKeyArray], tuple[Float[Array, ""], dict[str, Flo
 
 
 def _check_points(points, size: int, what: str) -> Array:
-    points = jnp.asarray(points)
+    if isinstance(points, str | bytes) or points is None:
+        raise ValueError(f"{what} must be a number of points or an array [n, {size}]; got "
+                         f"{points!r}")
+    points = array(what, points, finite=False)
     if points.ndim != 2 or points.shape[1] != size:
         raise ValueError(f"{what} must be [n, {size}]; got shape {points.shape}")
-    if not bool(jnp.all(jnp.isfinite(points))):
-        raise ValueError(f"{what} contain NaN or Inf")
-    return points
+    return require(points, lambda: jnp.all(jnp.isfinite(points)),
+                   f"{what} contain NaN or Inf")
 
 
 def _sharder(mesh: jax.sharding.Mesh | None, counts: dict[str, int]) -> Callable[[Array],

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import one_of, positive_int, prng_key
 
 
 class MLP(eqx.Module):
@@ -25,9 +25,10 @@ class MLP(eqx.Module):
 
     def __init__(self, in_size: int, out_size: int, width: int, depth: int, *,
                  activation: str = "tanh", key: PRNGKeyArray):
+        prng_key("key", key)
         one_of("activation", activation, ("tanh", "sin"))
-        sizes = [in_size] + [positive_int("width", width)] * positive_int("depth", depth) + [
-            out_size]
+        sizes = [positive_int("in_size", in_size)] + [positive_int("width", width)] * \
+            positive_int("depth", depth) + [positive_int("out_size", out_size)]
         keys = jax.random.split(key, len(sizes) - 1)
         dtype = jnp.result_type(float)
         self.weights = [jax.random.uniform(k, (o, i), dtype, -1, 1) * math.sqrt(6 / (i + o))
@@ -76,6 +77,7 @@ class PINN(eqx.Module):
                  periodic_modes: int = 1, fourier_features: tuple[int, float] | None = None,
                  envelope: tuple[tuple[float, ...], float] | None = None,
                  key: PRNGKeyArray):
+        prng_key("key", key)
         self.in_size = positive_int("in_size", in_size)
         periodic = dict(periodic or {})
         for axis, period in periodic.items():

@@ -36,7 +36,7 @@ from sciopt.train import (
     iterate,
     latest_checkpoint,
 )
-from sciopt.validate import one_of, positive_float, positive_int
+from sciopt.validate import one_of, positive_float, positive_int, prng_key
 
 
 def _truncated_normal(key, shape, std):
@@ -71,6 +71,7 @@ class PeriodicMLP(eqx.Module):
 
     def __init__(self, dim: int = 2, *, width: int = 40, depth: int = 7,
                  period: float = 2 * math.pi, key: PRNGKeyArray):
+        prng_key("key", key)
         dim, width = positive_int("dim", dim), positive_int("width", width)
         if positive_int("depth", depth) < 2 or width < dim:
             raise ValueError(f"PeriodicMLP needs depth >= 2 and width >= dim; got depth "
@@ -109,6 +110,7 @@ def teng_model(problem: problems.AbstractPeriodic2D, *, width: int = 40, depth: 
                key: PRNGKeyArray) -> PeriodicMLP:
     """The TENG paper's network (`PeriodicMLP`, width 40, depth 7 by default) for a problem
     on a periodic square."""
+    prng_key("key", key)
     lo, hi = problem.square
     return PeriodicMLP(2, width=width, depth=depth, period=hi - lo, key=key)
 
@@ -170,6 +172,9 @@ class TENG:
                  solver: str = "svd", rcond: float | None = 1e-8, damping: float = 0.0,
                  initial: Callable[[Array, Array], Array] | None = None,
                  init_steps: int = 500, init_grid: int | None = None, backtrack: int = 8):
+        if not callable(getattr(problem, "pointwise_form", None)):
+            raise ValueError(f"problem must be a sciopt problem (e.g. problems.get('heat2d')); "
+                             f"got {type(problem).__name__}")
         form = problem.pointwise_form()
         if form is None or form.kind != "evolution" or set(form.periodic) != {0, 1} \
                 or form.in_size != 3:
@@ -179,31 +184,42 @@ class TENG:
         self.form = form
         lo = float(problem.domain.bounds[0][0])
         self.square = (lo, lo + form.periodic[0])
+        if not callable(model):
+            raise ValueError(f"model must be a network z = (x, y) -> u (an equinox module); "
+                             f"got {type(model).__name__}")
+        try:
+            out = eqx.filter_eval_shape(model, jax.ShapeDtypeStruct((2,), jnp.result_type(
+                float)))
+        except Exception as err:
+            raise ValueError(f"model must take one point z = (x, y) of shape (2,) (TENG "
+                             f"evolves u(x, y) in time); calling it on shape (2,) fails: "
+                             f"{type(err).__name__}: {str(err).splitlines()[0]}") from err
+        if getattr(out, "shape", None) not in ((), (1,)):
+            raise ValueError(f"model(z) must return a scalar u (shape () or (1,)); it returns "
+                             f"{getattr(out, 'shape', type(out).__name__)}")
         self.params, self.static = eqx.partition(model, eqx.is_inexact_array)
         self.size = ravel_pytree(self.params)[0].size
+        if not self.size:
+            raise ValueError("model has no floating-point parameters to evolve")
         self.problem = problem
         self.dt = positive_float("dt", dt)
         self.scheme = one_of("scheme", scheme, ("euler", "heun"))
         self.inner_steps = positive_int("inner_steps", inner_steps)
-        if first_extra < 0:
-            raise ValueError(f"first_extra must be >= 0; got {first_extra}")
-        self.first_extra = int(first_extra)
+        self.first_extra = positive_int("first_extra", first_extra, allow_zero=True)
         self.grid = positive_int("grid", grid)
         self.subset = self._subset("subset", subset)
         self.first_subset = self._subset("first_subset", first_subset)
         self.solver = one_of("solver", solver, SOLVERS)
-        if rcond is not None and not 0 <= rcond < 1:
+        if rcond is not None and positive_float("rcond", rcond, allow_zero=True) >= 1:
             raise ValueError(f"rcond must be in [0, 1); got {rcond}")
         self.rcond = rcond
-        if not damping >= 0:
-            raise ValueError(f"damping must be >= 0; got {damping}")
-        self.damping = float(damping)
+        self.damping = positive_float("damping", damping, allow_zero=True)
+        if initial is not None and not callable(initial):
+            raise ValueError(f"initial must be a function u0(x, y); got {type(initial).__name__}")
         self.initial = initial or problem.initial_condition
         self.init_steps = positive_int("init_steps", init_steps)
         self.init_grid = positive_int("init_grid", init_grid or grid)
-        if backtrack < 0:
-            raise ValueError(f"backtrack must be >= 0; got {backtrack}")
-        self.backtrack = int(backtrack)
+        self.backtrack = positive_int("backtrack", backtrack, allow_zero=True)
 
     def _subset(self, name: str, value: int | None) -> int:
         return self.size if value is None else min(positive_int(name, value), self.size)
@@ -238,6 +254,7 @@ class TENG:
         """`iterations` Gauss–Newton updates of `min sum_i (u(pts_i) - target_i)^2`, each on
         a random subset of the parameters (`first_subset` for the first, `subset` after);
         returns the parameters and the relative RMS misfit."""
+        prng_key("key", key)
         flat, unravel = ravel_pytree(params)
 
         def output(f, z):
@@ -302,6 +319,7 @@ class TENG:
     def step(self, model: eqx.Module, key: PRNGKeyArray) -> tuple[eqx.Module, Float[Array, ""]]:
         """One time step of length `dt`; returns the model and the least-squares misfit of
         its last stage."""
+        prng_key("key", key)
         params = eqx.filter(model, eqx.is_inexact_array)
         k_pts, k1, k2 = jax.random.split(key, 3)
         pts = self.points(k_pts)
@@ -331,6 +349,7 @@ class TENG:
         there; step `s` gets `fold_in` of the key with `s`, so a resumed run is the
         uninterrupted one.
         """
+        prng_key("key", key)
         num_steps = positive_int("num_steps", num_steps)
         every = min(positive_int("record_every", record_every or num_steps), num_steps)
         solver = _TENGSteps(self, eqx.filter(model, eqx.is_inexact_array))

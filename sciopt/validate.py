@@ -38,6 +38,7 @@ __all__ = [
     "known_keys",
     "one_of",
     "output_file",
+    "path",
     "positive_float",
     "positive_int",
     "positive_ints",
@@ -196,6 +197,7 @@ def array(
     kind: Literal["float", "inexact", "int", "bool", "number"] = "float",
     finite: bool | Literal["no_nan", "not_positive_inf"] = True,
     min_size: int = 0,
+    traced: bool = True,
 ) -> Array:
     """An array argument, converted and checked: its type, dtype, rank, shape and values.
 
@@ -213,6 +215,9 @@ def array(
     - `finite`: `True` (no NaN or Inf), `"no_nan"`, `"not_positive_inf"` (NaN and +Inf
       refused, -Inf allowed: log-weights of zero), or `False` (no value check).
     - `min_size`: the least number of entries along the first axis.
+    - `traced`: also check the values of a traced array (in the compiled program, through
+      `equinox.error_if`); `False` checks concrete values only, for small functions called
+      inside other solvers' loops, where the caller guards the values.
 
     **Returns:** the JAX array. Raises `ValueError` naming the argument, what was expected
     and what was given; the value check of a traced array runs through `require`.
@@ -262,7 +267,8 @@ def array(
         raise ValueError(f"{name} must hold at least {min_size} entr"
                          f"{'y' if min_size == 1 else 'ies'} along its first axis; got shape "
                          f"{tuple(arr.shape)}")
-    if finite and jnp.issubdtype(arr.dtype, jnp.inexact) and arr.size:
+    if finite and jnp.issubdtype(arr.dtype, jnp.inexact) and arr.size and (
+            traced or is_concrete(arr)):
         def ok():
             if finite is True:
                 return jnp.all(jnp.isfinite(arr))
@@ -301,6 +307,11 @@ def known_keys(name: str, mapping: Any, allowed: Iterable[str]) -> dict[str, Any
         raise ValueError(f"{name} has unknown key(s) {', '.join(map(repr, unknown))}; the "
                          f"known keys are {', '.join(map(repr, allowed))}")
     return dict(mapping)
+
+
+def path(name: str, value: Any) -> Path:
+    """A path argument (str or os.PathLike) as a `Path`; anything else is refused."""
+    return _as_path(name, value)
 
 
 def _as_path(name: str, value: Any) -> Path:
@@ -363,7 +374,7 @@ def prng_key(name: str, value: Any) -> Any:
             return value
         if arr.dtype == jnp.uint32 and arr.shape[-1:] == (2,):
             return value
-    raise ValueError(f"{name} must be a JAX random key (jax.random.key(0)); got "
+    raise ValueError(f"{name} must be a PRNG key (jax.random.key(0)); got "
                      f"{type(value).__name__} {value!r:.60}")
 
 

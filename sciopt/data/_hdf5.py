@@ -225,6 +225,13 @@ def write_dataset(
     return path
 
 
+def _as_path(path: Any) -> Path:
+    if not isinstance(path, str | os.PathLike) or path == "":
+        raise DatasetError(f"path must be a file path (str or os.PathLike); got "
+                           f"{type(path).__name__} {path!r:.40}")
+    return Path(path)
+
+
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise DatasetError(f"{path}: no such file")
@@ -343,7 +350,7 @@ def read_dataset(path: str | os.PathLike, *, samples: slice | Sequence[int] | No
     A `PDEDataset`. Raises `DatasetError` naming the file and the problem if the file is
     missing, truncated, corrupted or not in the layout.
     """
-    path = Path(path)
+    path = _as_path(path)
     with _open(path) as f:
         axes, extras = _layout(f, path)
         attrs = _decode_attrs(f, path)
@@ -368,7 +375,7 @@ def inspect_dataset(path: str | os.PathLike, *, verify: bool = True) -> dict[str
 
     A JSON-serialisable dictionary.
     """
-    path = Path(path)
+    path = _as_path(path)
     with _open(path) as f:
         axes, extras = _layout(f, path)
         attrs = _decode_attrs(f, path)

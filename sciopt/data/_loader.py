@@ -27,6 +27,7 @@ def split_indices(num_samples: int, fractions: Sequence[float], *, seed: int
     fractions = [float(f) for f in fractions]
     if any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be non-negative and sum to 1; got {fractions}")
+    seed = positive_int("seed", seed, allow_zero=True)
     order = np.random.default_rng(seed).permutation(num_samples)
     cuts = np.round(np.cumsum(fractions)[:-1] * num_samples).astype(int)
     return [np.sort(part) for part in np.split(order, cuts)]

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from jax.extend import core as jcore
 from jaxtyping import Array, Float, Int
 
-from ..validate import array
+from ..validate import array, positive_int
 
 
 class Rows:
@@ -433,7 +433,7 @@ def collapsed_taylor(
     """
     if not callable(f):
         raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
-    x = array("x", x, finite=False)
+    x = array("x", x, traced=False)
     shape = x.shape
     flat = x.reshape(-1)
 
@@ -459,6 +459,7 @@ def collapsed_taylor(
 
 def basis(dim: int) -> Rows:
     """All rows of the `dim x dim` identity."""
+    dim = positive_int("dim", dim)
     return Rows(jnp.arange(dim), dim)
 
 

@@ -46,7 +46,7 @@ def point(f: Any, x: Any) -> Array:
     derivative of f at integer coordinates), a non-array is refused by name."""
     if not callable(f):
         raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
-    return array("x", x, finite=False)
+    return array("x", x, traced=False)  # NaN refused in concrete points
 
 
 def _flat(f: Callable, x: Array) -> tuple[Callable, Array]:

@@ -48,8 +48,8 @@ def taylor(f: Callable[[Float[Array, "..."]], Float[Array, "..."]], x: Float[Arr
     order = positive_int("order", order)
     if not callable(f):
         raise ValueError(f"f must be a function of the point x; got {type(f).__name__}")
-    x = array("x", x, finite=False)
-    v = array("v", v, finite=False).astype(x.dtype)
+    x = array("x", x, traced=False)
+    v = array("v", v, traced=False).astype(x.dtype)
     if v.shape != x.shape:
         raise ValueError(f"the direction v must have the shape of x {x.shape}; got {v.shape}")
     series_in = (v,) + (jnp.zeros_like(x),) * (order - 1)

@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 from scipy.stats import qmc
 
-from ..validate import one_of
+from ..validate import one_of, positive_int, prng_key
 
 Method = Literal["uniform", "lhs", "sobol"]
 METHODS = ("uniform", "lhs", "sobol")
@@ -23,6 +23,7 @@ METHODS = ("uniform", "lhs", "sobol")
 def latin_hypercube(key: PRNGKeyArray, n: int, d: int, dtype=None) -> Float[Array, "n d"]:
     """`n` points in `[0, 1)^d`, one per stratum `[i/n, (i+1)/n)` along every axis
     (McKay, Beckman & Conover, 1979)."""
+    prng_key("key", key)
     dtype = dtype or jnp.result_type(float)
     perm_key, jitter_key = jax.random.split(key)
     strata = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(perm_key, d)).T
@@ -35,6 +36,7 @@ def sobol(key: PRNGKeyArray, n: int, d: int, dtype=None) -> Float[Array, "n d"]:
 
     `n` need not be a power of two, but balance properties hold best when it is.
     """
+    prng_key("key", key)
     dtype = dtype or jnp.result_type(float)
     seed = jax.random.randint(key, (), 0, jnp.iinfo(jnp.int32).max)
 
@@ -52,7 +54,9 @@ def sobol(key: PRNGKeyArray, n: int, d: int, dtype=None) -> Float[Array, "n d"]:
 def unit_cube(key: PRNGKeyArray, n: int, d: int, method: Method = "uniform", dtype=None
               ) -> Float[Array, "n d"]:
     """`n` points in `[0, 1)^d` drawn by `method` (`"uniform"`, `"lhs"` or `"sobol"`)."""
+    prng_key("key", key)
     one_of("method", method, METHODS)
+    n, d = positive_int("n", n), positive_int("d", d)
     if method == "uniform":
         return jax.random.uniform(key, (n, d), dtype or jnp.result_type(float))
     if method == "lhs":

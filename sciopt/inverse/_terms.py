@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ..validate import positive_float
+from ..validate import array, positive_float, real
 
 
 def _nonnegative(name: str, value: float) -> float:
@@ -39,7 +39,12 @@ class PointObservations(eqx.Module):
     shape: tuple[int, int] = eqx.field(static=True)
 
     def __init__(self, points, values, axes: Sequence[np.ndarray]):
-        points, values = np.asarray(points, float), np.asarray(values, float)
+        points = np.asarray(array("points", points, finite=False))
+        values = np.asarray(array("values", values, finite=False))
+        if not isinstance(axes, Sequence | tuple) or isinstance(axes, str) or len(axes) != 2:
+            raise ValueError(f"axes must be the two node-coordinate arrays (x [nx], y [ny]) of "
+                             f"the 2D grid; got {type(axes).__name__} of "
+                             f"{len(axes) if hasattr(axes, '__len__') else '?'} entries")
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"points must be [m, 2]; got shape {points.shape}")
         if values.shape != (points.shape[0],):
@@ -49,7 +54,7 @@ class PointObservations(eqx.Module):
             raise ValueError("observation points and values must be finite (found NaN or Inf)")
         index, weight = [], []
         for k, a in enumerate(axes):
-            a = np.asarray(a, float)
+            a = np.asarray(array(f"axes[{k}]", a))
             if a.ndim != 1 or len(a) < 2 or not np.allclose(np.diff(a), a[1] - a[0]) or \
                     a[1] <= a[0]:
                 raise ValueError(f"axes[{k}] must be increasing, uniform node coordinates")
@@ -67,6 +72,7 @@ class PointObservations(eqx.Module):
         self.shape = (len(axes[0]), len(axes[1]))
 
     def __call__(self, u: Float[Array, "nx ny"]) -> Float[Array, " m"]:
+        u = array("u", u, finite=False)
         if u.shape != self.shape:
             raise ValueError(f"the field has shape {u.shape} but the observations were built "
                              f"for a grid of {self.shape}")
@@ -77,7 +83,7 @@ class PointObservations(eqx.Module):
 
     def residuals(self, u: Float[Array, "nx ny"], noise: float = 1.0) -> Float[Array, " m"]:
         """`(u(points) - values) / noise`."""
-        return (self(u) - self.values) / noise
+        return (self(u) - self.values) / real("noise", noise)
 
     def misfit(self, u: Float[Array, "nx ny"], noise: float = 1.0) -> Float[Array, ""]:
         return 0.5 * jnp.sum(self.residuals(u, noise) ** 2)
@@ -92,6 +98,7 @@ def tikhonov(field: Float[Array, "..."], weight: float, *, order: int = 0,
     Raises `ValueError` for a negative or non-finite `weight`.
     """
     weight = _nonnegative("weight", weight)
+    field = array("field", field, traced=False)
     if order not in (0, 1):
         raise ValueError(f"order must be 0 or 1; got {order}")
     h = np.broadcast_to(np.asarray(spacing, float), (field.ndim,))
@@ -114,6 +121,7 @@ def total_variation(field: Float[Array, "nx ny"], weight: float, *,
     """
     weight = _nonnegative("weight", weight)
     eps = positive_float("eps", eps)
+    field = array("field", field, traced=False)
     if field.ndim != 2:
         raise ValueError(f"total_variation takes a 2D field; got shape {field.shape}")
     hx, hy = np.broadcast_to(np.asarray(spacing, float), (2,))

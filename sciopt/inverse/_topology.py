@@ -23,10 +23,11 @@ from jaxtyping import Array, Float
 from .._figures import save_figure
 from ..solvers import MBBBeam, solve_elasticity_q4
 from ..train import AbstractIterativeSolver, iterate
-from ..validate import positive_float, positive_int
+from ..validate import array, positive_float, positive_int
 
 
 def _cone_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]:
+    rmin = positive_float("rmin", rmin)
     """`sum_j w_ij x_j` with `w_ij = max(0, rmin - |i - j|)` over neighbouring elements."""
     r = int(np.ceil(rmin)) - 1
     out = jnp.zeros_like(x)
@@ -42,6 +43,7 @@ def _cone_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]
 def density_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]:
     """The density filter (Bruns & Tortorelli 2001; Bourdin 2001): a cone-weighted average of
     the element densities within radius `rmin` (in elements)."""
+    x = array("x", x, ndim=2, traced=False)
     return _cone_filter(x, rmin) / _cone_filter(jnp.ones_like(x), rmin)
 
 

@@ -21,7 +21,8 @@ def _prepare(name: str, fn, x, y, v, *, check: bool, log_weights: bool):
     x = array("x", x, shape=("n", "d"), finite=check, min_size=1)
     y = array("y", y, shape=("m", "d"), finite=check, min_size=1)
     # integer weights are promoted to floats, never truncated; -inf is a log-weight of 0
-    v_float = jnp.issubdtype(getattr(v, "dtype", jnp.asarray(v).dtype), jnp.floating)
+    v_dtype = getattr(v, "dtype", None)  # lists and ints follow the points' dtype
+    v_float = v_dtype is not None and jnp.issubdtype(v_dtype, jnp.floating)
     v = array("v", v, ndim=(1, 2), finite=check and ("not_positive_inf" if log_weights
                                                      else True))
     if x.shape[1] != y.shape[1]:
@@ -130,10 +131,28 @@ def kernel_logsumexp(
     return _run(_blocked.logsumexp, score, x, y, v, block_size, mesh)
 
 
+def pairwise(fn: Pairwise, x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Array:
+    """`fn(x_i, y_j)` for two small point sets, shape `[a, b]` (the whole matrix: use
+    `kernel_matvec` / `kernel_logsumexp` for large sets). A function with a `block(x, y)`
+    method (the built-in kernels) computes the block itself."""
+    if not callable(fn):
+        raise ValueError(f"fn must be a function of two points (x_i, y_j); got {fn!r:.60}")
+    x = array("x", x, shape=("a", "d"), traced=False)
+    y = array("y", y, shape=("b", x.shape[1]), traced=False)
+    return _blocked.pairwise(fn, x, y)
+
+
 def squared_distances(x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Float[Array, "a b"]:
     """`|x_i - y_j|^2` for two small point sets. For d <= 16 the differences are summed
     coordinate by coordinate (exact, and a layout XLA vectorises); above that through one
-    matrix product, `|x|^2 + |y|^2 - 2 x.y`, clipped at zero."""
+    matrix product, `|x|^2 + |y|^2 - 2 x.y`, clipped at zero. (NaN / Inf are refused in
+    concrete inputs; traced ones are the caller's to guard.)"""
+    x = array("x", x, shape=("a", "d"), traced=False)
+    y = array("y", y, shape=("b", x.shape[1]), traced=False)
+    return _squared_distances(x, y)
+
+
+def _squared_distances(x, y):
     d = x.shape[-1]
     if d <= 16:
         return sum((x[:, None, k] - y[None, :, k]) ** 2 for k in range(d))
@@ -153,7 +172,7 @@ class GaussianKernel(eqx.Module):
         return jnp.exp(-jnp.sum((a - b) ** 2) / (2 * self.bandwidth**2))
 
     def block(self, x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Float[Array, "a b"]:
-        return jnp.exp(-squared_distances(x, y) / (2 * self.bandwidth**2))
+        return jnp.exp(-_squared_distances(x, y) / (2 * self.bandwidth**2))
 
 
 class SquaredDistanceScore(eqx.Module):
@@ -166,7 +185,7 @@ class SquaredDistanceScore(eqx.Module):
         return -jnp.sum((a - b) ** 2) / self.epsilon
 
     def block(self, x: Float[Array, "a d"], y: Float[Array, "b d"]) -> Float[Array, "a b"]:
-        return -squared_distances(x, y) / self.epsilon
+        return -_squared_distances(x, y) / self.epsilon
 
 
 def gaussian_kernel(bandwidth: float) -> GaussianKernel:

@@ -66,7 +66,7 @@ def solve_elliptic_2d(
     The nodal solution `[nx, ny]`, boundary included.
     """
     one_of("method", method, ("auto", "cg", "gmres", "lu"))
-    source = array("source", source)
+    source = array("source", source, traced=False)
     if source.ndim != 2 or min(source.shape) < 3:
         raise ValueError(f"source must be a nodal field [nx, ny] with nx, ny >= 3; got shape "
                          f"{source.shape}")
@@ -75,7 +75,7 @@ def solve_elliptic_2d(
     nx, ny = source.shape
     hx, hy = lx_ / (nx - 1), ly_ / (ny - 1)
     a = jnp.ones_like(source) if coefficient is None else array(
-        "coefficient", coefficient).astype(source.dtype)
+        "coefficient", coefficient, traced=False).astype(source.dtype)
     if a.shape != source.shape:
         raise ValueError(f"coefficient must have the shape of source {source.shape}; got "
                          f"{a.shape}")
@@ -95,7 +95,7 @@ def solve_elliptic_2d(
                          f"is about {bound:.4g}); CG needs it positive definite: use "
                          f"method='gmres' or 'lu'")
     g = jnp.zeros_like(source) if boundary is None else array(
-        "boundary", boundary, shape=source.shape).astype(source.dtype)
+        "boundary", boundary, shape=source.shape, traced=False).astype(source.dtype)
     g = g.at[1:-1, 1:-1].set(0.0)
     ax, ay = _faces(a, 0), _faces(a, 1)
 

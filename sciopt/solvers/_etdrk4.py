@@ -102,7 +102,7 @@ def solve_etdrk4(
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of save_every "
                          f"({save_every})")
     coef = etdrk4_coefficients(linear, dt, contour_points=contour_points)
-    v0 = array("v0", v0, kind="inexact").astype(coef.e.dtype)
+    v0 = array("v0", v0, kind="inexact", traced=False).astype(coef.e.dtype)
 
     def advance(v, n):
         return jax.lax.fori_loop(0, n, lambda i, w: etdrk4_step(coef, nonlinear, w), v)
@@ -143,7 +143,15 @@ def solve_on_grid(
     """`solve_etdrk4` for a physical field `u0` on a `PeriodicGrid`: transform, integrate
     `v_t = symbol v + nonlinear(v)` (spectral), and return the saved physical fields
     `[num_steps // save_every + 1, *u0.shape]`."""
-    v0 = grid.to_spectral(array("u0", u0, kind="inexact"))
-    v = solve_etdrk4(jnp.broadcast_to(symbol, v0.shape), nonlinear, v0, dt=dt,
+    if not callable(getattr(grid, "to_spectral", None)):
+        raise ValueError(f"grid must be a sciopt.solvers.PeriodicGrid; got {type(grid).__name__}")
+    v0 = grid.to_spectral(array("u0", u0, kind="inexact", traced=False))
+    symbol = array("symbol", symbol, kind="inexact", traced=False)
+    try:
+        symbol = jnp.broadcast_to(symbol, v0.shape)
+    except ValueError:
+        raise ValueError(f"symbol of shape {symbol.shape} does not broadcast to the spectral "
+                         f"shape {v0.shape} of u0 (the grid's rfft shape)") from None
+    v = solve_etdrk4(symbol, nonlinear, v0, dt=dt,
                      num_steps=num_steps, save_every=save_every)
     return grid.to_physical(v)

@@ -65,7 +65,7 @@ def solve_burgers_fv(
     must be concrete: under `jit` / `grad` pass `max_speed` (a bound on `|u0|`).
     """
     one_of("limiter", limiter, ("minmod", "vanleer"))
-    u0 = array("u0", u0, ndim=(1, 2))
+    u0 = array("u0", u0, ndim=(1, 2), traced=False)
     n = positive_int("cells", u0.shape[-1])
     length = positive_float("length", length)
     nu = positive_float("nu", nu, allow_zero=True)

@@ -5,13 +5,14 @@ problems and the inverse problems (here, below all three, so none imports anothe
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..validate import positive_float
+from ..validate import positive_float, prng_key
 from ._spectral import PeriodicGrid
 
 
@@ -33,11 +34,18 @@ def _filtered_noise(key: PRNGKeyArray, grid: PeriodicGrid,
     return field / jnp.sqrt(variance), weight
 
 
+def _check_grid(grid: Any) -> None:
+    if not isinstance(grid, PeriodicGrid):
+        raise ValueError(f"grid must be a sciopt.solvers.PeriodicGrid; got {type(grid).__name__}")
+
+
 def gaussian_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, length_scale: float,
                           std: float = 1.0) -> Float[Array, "..."]:
     """A periodic, zero-mean Gaussian random field on `grid` with squared-exponential
     covariance `std^2 exp(-|x - y|^2 / (2 length_scale^2))` (periodised), drawn by filtering
     white noise in Fourier space and normalised to pointwise standard deviation `std`."""
+    prng_key("key", key)
+    _check_grid(grid)
     length_scale = positive_float("length_scale", length_scale)
     std = positive_float("std", std)
     k2 = sum(k**2 for k in grid.wavenumbers())
@@ -63,6 +71,7 @@ def matern_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, alpha: float, 
     Reference: Li et al., "Fourier Neural Operator for Parametric Partial Differential
     Equations", ICLR 2021 (data generation).
     """
+    prng_key("key", key)
     alpha = positive_float("alpha", alpha)
     tau = positive_float("tau", tau)
     sigma = positive_float("sigma", sigma)

@@ -23,6 +23,9 @@ from jaxtyping import PyTree
 
 from .. import __version__
 from .._atomic import atomic_open
+from ..validate import directory as as_directory
+from ..validate import output_file
+from ..validate import path as as_path
 
 _MAGIC = b"SCIOPT-CHECKPOINT 1\n"
 _NAME = re.compile(r"^step_(\d{10})\.ckpt$")
@@ -51,6 +54,9 @@ def checkpoint_path(directory: str | Path, step: int) -> Path:
 def save_checkpoint(directory: str | Path, step: int, state: PyTree,
                     meta: dict[str, Any] | None = None) -> Path:
     """Write `state` as the checkpoint for `step`, atomically. Returns the file's path."""
+    directory = as_directory("directory", directory)
+    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 0:
+        raise ValueError(f"step must be a non-negative integer; got {step!r}")
     return write_state(checkpoint_path(directory, step), state, step=step, meta=meta)
 
 
@@ -59,6 +65,13 @@ def write_state(path: str | Path, state: PyTree, *, step: int = 0,
     """Write `state` (any pytree of arrays) to the file `path` atomically, in the
     checkpoint format: a header with the structure's fingerprint, a checksum and `meta`,
     then the leaves (`equinox.tree_serialise_leaves`). `load_checkpoint` reads it back."""
+    path = output_file("path", path, overwrite=True)
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError(f"meta must be a dict; got {type(meta).__name__}")
+    try:
+        json.dumps(meta or {})
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"meta must be JSON-serialisable ({err})") from None
     buffer = io.BytesIO()
     eqx.tree_serialise_leaves(buffer, state)
     payload = buffer.getvalue()
@@ -79,7 +92,7 @@ def write_state(path: str | Path, state: PyTree, *, step: int = 0,
 
 def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """Read and verify a checkpoint's header and payload (checksum included)."""
-    path = Path(path)
+    path = as_path("path", path)
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -120,7 +133,7 @@ def load_checkpoint(path: str | Path, like: PyTree) -> tuple[int, PyTree, dict[s
 
 def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
     """The checkpoint files in `directory`, newest step first (temporary files ignored)."""
-    directory = Path(directory)
+    directory = as_path("directory", directory)
     if not directory.is_dir():
         return []
     found = []

@@ -18,7 +18,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
 from .._atomic import atomic_open
 from ..optim import is_least_squares
-from ..validate import directory, one_of, output_file, positive_int
+from ..validate import directory, one_of, output_file, positive_int, prng_key
 from ._checkpoint import (
     latest_checkpoint,
     list_checkpoints,
@@ -313,6 +313,7 @@ def fit(
 
     A `FitResult`.
     """
+    prng_key("key", key)
     num_steps = positive_int("num_steps", num_steps, allow_zero=True)
     chunk_size = positive_int("chunk_size", chunk_size)
     log_every = positive_int("log_every", log_every)

@@ -19,7 +19,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
-from ..validate import directory, one_of, output_file, positive_int
+from ..validate import directory, one_of, output_file, positive_int, prng_key
 from ._fit import _all_finite, _raw_key, _truncate_metrics, resume_state
 from ._loop import Chunk, run_chunks
 from ._progress import ProgressReporter
@@ -155,6 +155,7 @@ def iterate(
 
     **Returns:** an `IterateResult`.
     """
+    prng_key("key", key)
     num_steps = positive_int("num_steps", num_steps, allow_zero=True)
     chunk_size = min(positive_int("chunk_size", chunk_size), max(num_steps, 1))
     keep_checkpoints = positive_int("keep_checkpoints", keep_checkpoints)
@@ -235,6 +236,7 @@ def scan_iterate(solver: AbstractIterativeSolver, num_steps: int, *, key: PRNGKe
 
     **Returns:** `(state, metrics)` with `metrics[name]` of shape `[num_steps]`.
     """
+    prng_key("key", key)
     num_steps = positive_int("num_steps", num_steps, allow_zero=True)
     step_key = _raw_key(key)
     state = solver.init(jax.random.split(step_key)[0])

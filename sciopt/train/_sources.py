@@ -143,4 +143,13 @@ def as_source(data: Any) -> AbstractBatchSource:
     """Wrap a plain pytree of arrays as a `FullBatch`; pass sources through."""
     if isinstance(data, AbstractBatchSource):
         return data
-    return FullBatch(jtu.tree_map(jnp.asarray, data))
+    if data is None or isinstance(data, str | bytes):
+        raise ValueError(f"data must be a pytree of arrays (the full batch) or a "
+                         f"sciopt.train batch source; got {data!r:.40}")
+
+    def leaf(x):
+        if isinstance(x, str | bytes) or x is None:
+            raise ValueError(f"data must hold arrays; it holds {type(x).__name__} {x!r:.40}")
+        return jnp.asarray(x)
+
+    return FullBatch(jtu.tree_map(leaf, data))

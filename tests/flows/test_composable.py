@@ -106,7 +106,7 @@ def test_svgd_under_jit_and_without_recompiling():
 
 def test_svgd_traced_particles_are_checked_in_the_compiled_program():
     bad = X.at[0, 0].set(jnp.nan)
-    with pytest.raises(Exception, match="x0 contains NaN or Inf"):
+    with pytest.raises(Exception, match="x0 must not contain NaN or Inf"):
         jax.block_until_ready(
             jax.jit(lambda x: flows.svgd(_log_p, x, flows.SVGD(0.1), steps=1).final)(bad))
 
