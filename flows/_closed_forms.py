@@ -9,9 +9,12 @@ import math
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from sciopt.validate import array, positive_float, real
+
 
 def _barenblatt_constants(m: float, d: int, mass: float):
     """(alpha, beta, k, C, p) of the Barenblatt solution of d rho / dt = Laplacian(rho^m)."""
+    m, mass = positive_float("m", m), positive_float("mass", mass)
     if m <= 1:
         raise ValueError(f"the Barenblatt solution needs m > 1; got {m}")
     alpha = d / (d * (m - 1) + 2)
@@ -33,7 +36,8 @@ def barenblatt(x: Float[Array, "N d"], t: float, m: float, mass: float = 1.0
 
     Reference: Vázquez, "The porous medium equation: mathematical theory" (2007), ch. 4.
     """
-    x = jnp.asarray(x)
+    x = array("x", x, shape=("N", "d"))
+    t = real("t", t)
     alpha, beta, k, c, p = _barenblatt_constants(m, x.shape[-1], mass)
     core = c - k * jnp.sum(x**2, axis=-1) * t ** (-2 * beta)
     return t ** (-alpha) * jnp.maximum(core, 0.0) ** p

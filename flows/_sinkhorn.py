@@ -227,6 +227,12 @@ class SinkhornOutput(eqx.Module):
     def apply(self, v: Float[Array, "m ..."], *, transpose: bool = False
               ) -> Float[Array, "n ..."]:
         """`P v` (or `P^T v` with `transpose`) without forming the plan."""
+        size = self.problem.geom.shape[0 if transpose else 1]
+        v = array("v", v, ndim=(1, 2), traced=False)
+        if v.shape[0] != size:
+            what = "rows" if transpose else "columns"
+            raise ValueError(f"v must have {size} rows (one per {what} of the plan); got "
+                             f"shape {v.shape}")
         alpha, beta = self._log_weights()
         return self.problem.geom.plan_apply(alpha, beta, self.epsilon, v, transpose=transpose)
 
@@ -278,7 +284,7 @@ class SinkhornOutput(eqx.Module):
         if not isinstance(geom, PointCloud):
             raise ValueError("to_target needs a PointCloud geometry (it maps points)")
         beta = self._log_weights()[1]
-        z = geom.x if z is None else jnp.asarray(z, geom.x.dtype)
+        z = geom.x if z is None else array("z", z, traced=False).astype(geom.x.dtype)
         if z.ndim != 2 or z.shape[1] != geom.x.shape[1]:
             raise ValueError(f"points must be [k, {geom.x.shape[1]}]; got shape {z.shape}")
         alpha = -geom.lse_points(z, beta, self.epsilon)  # normalises each row to mass 1

@@ -221,7 +221,8 @@ def rollout(model: eqx.Module, u0: Float[Array, "c ..."], steps: int
         v = predict(model, u[None], jnp.zeros((0,)))[0]  # grid models ignore coords
         return v, v
 
-    return jax.lax.scan(step, jnp.asarray(u0), None, length=steps)[1]
+    return jax.lax.scan(step, array("u0", u0, traced=False), None,
+                        length=positive_int("steps", steps))[1]
 
 
 def inference_seconds(model: eqx.Module, data: OperatorData, *, repeats: int = 5) -> float:

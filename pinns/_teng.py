@@ -111,6 +111,9 @@ def teng_model(problem: problems.AbstractPeriodic2D, *, width: int = 40, depth: 
     """The TENG paper's network (`PeriodicMLP`, width 40, depth 7 by default) for a problem
     on a periodic square."""
     prng_key("key", key)
+    if not hasattr(problem, "square"):
+        raise ValueError(f"problem must be a problem on a periodic square (heat2d, "
+                         f"allen_cahn2d, burgers2d); got {type(problem).__name__}")
     lo, hi = problem.square
     return PeriodicMLP(2, width=width, depth=depth, period=hi - lo, key=key)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -12,7 +11,7 @@ from jaxtyping import Array
 
 from ..train import ArrayBatches
 from ..validate import positive_int
-from ._hdf5 import DatasetError, PDEDataset, _layout, _open, _read
+from ._hdf5 import DatasetError, PDEDataset, _as_path, _layout, _open, _read
 
 
 def split_indices(num_samples: int, fractions: Sequence[float], *, seed: int
@@ -46,6 +45,9 @@ def batch_source(dataset: PDEDataset, batch_size: int, *, fields: Sequence[str] 
 
     Batches are dictionaries `{field: array}`.
     """
+    if not isinstance(dataset, PDEDataset):
+        raise DatasetError(f"dataset must be a sciopt.data.PDEDataset (from read_dataset); "
+                           f"got {type(dataset).__name__}")
     arrays = {}
     for name in fields:
         if name == "tensor":
@@ -89,9 +91,10 @@ def iterate_batches(
 
     Dictionaries `{field: jax.Array}` with a leading batch axis.
     """
-    path = Path(path)
+    path = _as_path(path)
     batch_size = positive_int("batch_size", batch_size)
     epochs = positive_int("epochs", epochs)
+    seed = positive_int("seed", seed, allow_zero=True)
     sharding = None
     if mesh is not None:
         size = mesh.shape[mesh.axis_names[0]]

@@ -19,7 +19,7 @@ import optimistix as optx
 from jaxtyping import Array, PyTree
 
 from ..train import AbstractIterativeSolver, NonFiniteIteration, iterate
-from ..validate import one_of, positive_float, positive_int, real, require
+from ..validate import array, one_of, positive_float, positive_int, real, require
 
 
 class Reparam(eqx.Module):
@@ -30,8 +30,11 @@ class Reparam(eqx.Module):
     """
 
     kind: str = eqx.field(static=True)
-    lo: Array = eqx.field(default=0.0, converter=jnp.asarray)
-    hi: Array = eqx.field(default=1.0, converter=jnp.asarray)
+    lo: Array = eqx.field(default=0.0, converter=lambda v: real("lo", v, low=None))
+    hi: Array = eqx.field(default=1.0, converter=lambda v: real("hi", v, low=None))
+
+    def __check_init__(self):
+        one_of("kind", self.kind, ("identity", "positive", "bounded"))
 
     @classmethod
     def identity(cls) -> Reparam:
@@ -282,7 +285,10 @@ def finite_difference_check(fn: Callable[[Array], Array], x: Array, *, direction
 
     `{"autodiff": ..., "finite_difference": ..., "relative_error": ...}`.
     """
-    x = jnp.asarray(x)
+    if not callable(fn):
+        raise ValueError(f"fn must be a function of x; got {type(fn).__name__}")
+    x = array("x", x)
+    step = positive_float("step", step)
     if direction is None:
         d = jax.random.normal(jax.random.key(0) if key is None else key, x.shape, x.dtype)
     else:

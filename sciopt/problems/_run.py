@@ -29,6 +29,9 @@ def run_reference(prob: AbstractProblem, resolution: int, *, num_times: int = 11
 
     A `ReferenceRun` with the analytic solution beside the reference where one exists.
     """
+    if not callable(getattr(prob, "reference_run", None)):
+        raise ValueError(f"prob must be a sciopt problem (e.g. sciopt.problems.get('heat1d')); "
+                         f"got {type(prob).__name__}")
     resolution = positive_int("resolution", resolution)
     num_times = max(2, positive_int("num_times", num_times))
     t_final = getattr(prob, "t_final", None)
