@@ -9,9 +9,11 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from sciopt.train import CheckpointError, load_checkpoint, read_header, write_state
+from sciopt.train._checkpoint import fingerprint
 from sciopt.validate import output_file
 
 from ._data import OperatorData, check_data
@@ -94,9 +96,9 @@ def save_model(path: str | Path, model: eqx.Module, spec: dict[str, Any],
                                                                     key=jax.random.key(0))),
                           lambda x: isinstance(x, jax.ShapeDtypeStruct))
 
-    def layout(tree):
+    def layout(tree):  # shapes and kinds; a float32 model of a float64 spec loads as float32
         leaves, treedef = jax.tree.flatten(tree)
-        return treedef, [(tuple(x.shape), np.dtype(x.dtype)) for x in leaves]
+        return treedef, [(tuple(x.shape), np.dtype(x.dtype).kind) for x in leaves]
 
     got, want = layout(params), layout(expected)
     if got != want:
@@ -118,5 +120,17 @@ def load_model(path: str | Path) -> tuple[eqx.Module, dict[str, Any]]:
         raise CheckpointError(f"{path} is a sciopt checkpoint but not a saved operator model")
     skeleton = build_model(meta["operator"], key=jax.random.key(0))
     params, static = eqx.partition(skeleton, eqx.is_array)
-    _, params, _ = load_checkpoint(path, params)
+    try:
+        _, params, _ = load_checkpoint(path, params)
+    except CheckpointError:
+        # saved in the other float precision (a float64 process, a float32 one): load the
+        # parameters as they were saved, bit for bit
+        for dtype in (np.float64, np.float32):
+            other = jax.tree.map(lambda a, d=dtype: jnp.zeros(a.shape, d) if jnp.issubdtype(
+                a.dtype, jnp.floating) else a, params)
+            if fingerprint(other) == header.get("fingerprint"):
+                _, params, _ = load_checkpoint(path, other)
+                break
+        else:
+            raise
     return eqx.combine(params, static), meta

@@ -5,6 +5,7 @@ where the input has a meaning (integer weights, unsorted sample indices)."""
 import json
 import traceback
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -248,3 +249,16 @@ def test_sinkhorn_reports_the_error_of_the_plan_it_returns():
         reported = float(out.errors[int(out.iterations) - 1])
         assert err <= 1e-3
         assert abs(reported - err) <= 1e-2 * err
+
+
+def test_a_model_saved_in_the_other_precision_loads_bit_for_bit(tmp_path):
+    spec = {"model": "fno", "args": {"in_channels": 1, "out_channels": 1, "modes": [4],
+                                     "width": 8, "layers": 1, "projection": 8}}
+    model = operators.build_model(spec, key=KEY)  # float64 here (the suite runs in x64)
+    single = jax.tree.map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a,
+                          model)
+    operators.save_model(tmp_path / "m.eqx", single, spec)
+    loaded, _ = operators.load_model(tmp_path / "m.eqx")
+    u = jnp.ones((1, 16), jnp.float32)
+    assert jax.tree.leaves(eqx.filter(loaded, eqx.is_inexact_array))[0].dtype == jnp.float32
+    np.testing.assert_array_equal(loaded(u), single(u))
