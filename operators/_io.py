@@ -13,7 +13,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciopt.train import CheckpointError, load_checkpoint, read_header, write_state
-from sciopt.train._checkpoint import fingerprint
 from sciopt.validate import output_file
 
 from ._data import OperatorData, check_data
@@ -122,15 +121,17 @@ def load_model(path: str | Path) -> tuple[eqx.Module, dict[str, Any]]:
     params, static = eqx.partition(skeleton, eqx.is_array)
     try:
         _, params, _ = load_checkpoint(path, params)
-    except CheckpointError:
+    except CheckpointError as error:
         # saved in the other float precision (a float64 process, a float32 one): load the
         # parameters as they were saved, bit for bit
         for dtype in (np.float64, np.float32):
             other = jax.tree.map(lambda a, d=dtype: jnp.zeros(a.shape, d) if jnp.issubdtype(
                 a.dtype, jnp.floating) else a, params)
-            if fingerprint(other) == header.get("fingerprint"):
+            try:
                 _, params, _ = load_checkpoint(path, other)
                 break
+            except CheckpointError:
+                continue
         else:
-            raise
+            raise error from None
     return eqx.combine(params, static), meta
