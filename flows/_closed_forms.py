@@ -9,7 +9,7 @@ import math
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciopt.validate import array, positive_float, real
+from sciopt.validate import array, positive_float, positive_int, real
 
 
 def _barenblatt_constants(m: float, d: int, mass: float):
@@ -46,6 +46,8 @@ def barenblatt(x: Float[Array, "N d"], t: float, m: float, mass: float = 1.0
 def barenblatt_second_moment(t: float, m: float, d: int, mass: float = 1.0) -> float:
     """`∫ |x|^2 rho dx` of `barenblatt` at time t: `mass t^(2 beta) (C / k) d / (2p + 2 + d)`
     with p = 1 / (m - 1)."""
+    t = positive_float("t", t)
+    d = positive_int("d", d)
     _, beta, k, c, p = _barenblatt_constants(m, d, mass)
     return mass * t ** (2 * beta) * (c / k) * d / (2 * p + 2 + d)
 
@@ -66,7 +68,14 @@ def ornstein_uhlenbeck_law(
 
     **Returns:** `(mean [d], cov [d, d])`.
     """
-    a = jnp.asarray(a)
+    a = array("a", a, ndim=2)
+    d = a.shape[0]
+    a = array("a", a, shape=(d, d))
+    b = array("b", b, shape=(d,))
+    mean0 = array("mean0", mean0, shape=(d,))
+    cov0 = array("cov0", cov0, shape=(d, d))
+    t = real("t", t, low_inclusive=True)
+    temperature = real("temperature", temperature, low_inclusive=True)
     evals, evecs = jnp.linalg.eigh(0.5 * (a + a.T))
     decay = (evecs * jnp.exp(-evals * t)) @ evecs.T
     noise = (evecs * (temperature * -jnp.expm1(-2 * evals * t) / evals)) @ evecs.T

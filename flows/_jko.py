@@ -36,7 +36,7 @@ import optimistix as optx
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import NonFiniteIteration, iterate
-from sciopt.validate import positive_int, prng_key, real
+from sciopt.validate import array, positive_int, prng_key, real
 
 from ._convex import ICNN, ConvexGradientNet
 from ._energy import MeanFieldEnergy
@@ -288,10 +288,7 @@ def jko(
     prng_key("key", key)
     x0 = check_scheme(energy, method, JKO, network, x0)
     steps, every = check_schedule(steps, save_every)
-    log_rho = jnp.asarray(log_density0, x0.dtype)
-    if log_rho.shape != x0.shape[:1] or not bool(jnp.all(jnp.isfinite(log_rho))):
-        raise ValueError(f"log_density0 must be {x0.shape[:1]} finite log-densities; got shape "
-                         f"{log_rho.shape}")
+    log_rho = array("log_density0", log_density0, shape=x0.shape[:1]).astype(x0.dtype)
     solver = SchemeSteps(_jko_train, energy, method, (network,), (x0, log_rho), steps, every,
                          method.iterations, method.warm_start)
     try:

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import is_concrete, positive_float, prng_key, real, require
+from sciopt.validate import array, is_concrete, positive_float, prng_key, real, require
 
 from ._energy import MeanFieldEnergy
 from ._particles import (
@@ -110,7 +110,7 @@ def _grid(t1: float, dt: float, saveat) -> tuple[int, Array]:
     """The step count (static: t1 and dt fix it) and the checked save times."""
     t1 = positive_float("t1", t1)
     steps = max(1, math.ceil(t1 / dt - 1e-9))
-    ts = jnp.array([0.0, t1]) if saveat is None else jnp.asarray(saveat, float)
+    ts = jnp.array([0.0, t1]) if saveat is None else array("saveat", saveat, traced=False)
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError(f"saveat must be a non-empty 1-D array of times; got shape "
                          f"{ts.shape}")

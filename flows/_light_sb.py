@@ -29,7 +29,16 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import array, positive_float, positive_int, prng_key, real, require, sampler
+from sciopt.validate import (
+    array,
+    positive_float,
+    positive_int,
+    prng_key,
+    protocol,
+    real,
+    require,
+    sampler,
+)
 
 
 class LightSB(eqx.Module):
@@ -65,10 +74,7 @@ class LightSB(eqx.Module):
         if init_means is None:
             self.means = 0.1 * jax.random.normal(key, (k, d), dtype)
         else:
-            means = jnp.asarray(init_means, dtype)
-            if means.shape != (k, d):
-                raise ValueError(f"init_means must be [{k}, {d}]; got {means.shape}")
-            self.means = means
+            self.means = array("init_means", init_means, shape=(k, d)).astype(dtype)
         self.chol = jnp.broadcast_to(jnp.eye(d, dtype=dtype), (k, d, d))
 
     @property
@@ -187,6 +193,7 @@ def train_light_sb(model: LightSB, sample_source: Any, sample_target: Any, *, st
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
 
+    protocol("model", model, ("dim", "log_alpha", "means", "chol"), "a flows.LightSB")
     sampler("sample_source", sample_source, (batch_size, model.dim))
     sampler("sample_target", sample_target, (batch_size, model.dim))
 
@@ -244,6 +251,9 @@ def bw2_uvp(model: LightSB, x, mean0, cov0, mean1, cov1) -> float:
     Reference: Gushchin et al., "Building the bridge of Schrödinger: a continuous entropic
     optimal transport benchmark" (NeurIPS 2023)."""
     import numpy as np
+
+    protocol("model", model, ("epsilon", "conditional_moments", "dim"), "a flows.LightSB")
+    x = array("x", x, shape=("n", model.dim), min_size=1)
     from scipy.linalg import sqrtm
 
     gain, cov = gaussian_bridge_conditional(mean0, cov0, mean1, cov1, model.epsilon)

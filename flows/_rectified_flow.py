@@ -27,7 +27,15 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.train import FitResult, SampledBatches, fit
-from sciopt.validate import array, positive_float, positive_int, prng_key, require, sampler
+from sciopt.validate import (
+    array,
+    positive_float,
+    positive_int,
+    prng_key,
+    protocol,
+    require,
+    sampler,
+)
 
 
 class RectifiedFlow(eqx.Module):
@@ -115,6 +123,7 @@ def train_rectified_flow(flow: RectifiedFlow,
     prng_key("key", key)
     steps = positive_int("steps", steps)
     batch_size = positive_int("batch_size", batch_size)
+    protocol("flow", flow, ("dim", "loss", "transport"), "a flows.RectifiedFlow")
     sampler("sample_pairs", sample_pairs, (batch_size, flow.dim), pairs=True)
 
     def sample(k):
@@ -137,7 +146,8 @@ def reflow_sampler(flow: RectifiedFlow, x0: Float[Array, "N d"], *, steps: int =
                    ) -> Callable[[PRNGKeyArray, int], tuple[Array, Array]]:
     """The coupling `(x0, flow(x0))` of a trained flow on a fixed pool of source points, as
     a pair sampler for `train_rectified_flow` (the 2-rectified flow)."""
-    x0 = jnp.asarray(x0)
+    protocol("flow", flow, ("dim", "transport"), "a flows.RectifiedFlow")
+    x0 = array("x0", x0, shape=("N", flow.dim), min_size=1)
     x1 = flow.transport(x0, steps=steps)
 
     def sample(key, n):

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciopt.validate import one_of, positive_int, prng_key
+from sciopt.validate import one_of, positive_int, positive_ints, prng_key, real
 
 from ._fno import SpectralConv
 from ._protocol import AbstractGridOperator
@@ -152,10 +152,12 @@ class DifferenceStencil(eqx.Module):
     def __init__(self, dim: int, c_in: int, c_out: int, *, key: PRNGKeyArray,
                  taps: tuple[int, ...] | None = None, power: float = 1.0):
         prng_key("key", key)
+        dim, c_in, c_out = (positive_int(n, v) for n, v in (("dim", dim), ("c_in", c_in),
+                                                            ("c_out", c_out)))
         conv = PeriodicConv(dim, c_in, c_out, 3, key=key, bias=False)
         self.conv = eqx.tree_at(lambda m: m.weight, conv, jnp.zeros_like(conv.weight))
-        self.taps = None if taps is None else tuple(int(t) for t in taps)
-        self.power = float(power)
+        self.taps = None if taps is None else positive_ints("taps", taps, lengths=[dim])
+        self.power = float(real("power", power, low=None))
 
     def __call__(self, c: Float[Array, "i ..."]) -> Float[Array, "o ..."]:
         w = self.conv.weight
@@ -191,6 +193,12 @@ class LGMLayer(eqx.Module):
                  a_kernel_size: int, linear: int, nonlinear: int, key: PRNGKeyArray,
                  taps: tuple[int, ...] | None = None, stencil_power: float = 1.0):
         prng_key("key", key)
+        dim, channels, kernel_size, a_kernel_size, nonlinear = (
+            positive_int(n, v) for n, v in (("dim", dim), ("channels", channels),
+                                            ("kernel_size", kernel_size),
+                                            ("a_kernel_size", a_kernel_size),
+                                            ("nonlinear", nonlinear)))
+        linear = positive_int("linear", linear, allow_zero=True)
         keys = iter(jax.random.split(key, 2 * linear + 2 * nonlinear + 2))
         c = channels
         self.linear = [(PeriodicConv(dim, c, c, kernel_size, key=next(keys)),

@@ -40,6 +40,8 @@ class SpectralConv(eqx.Module):
     def __init__(self, in_channels: int, out_channels: int, modes: tuple[int, ...], *,
                  key: PRNGKeyArray):
         prng_key("key", key)
+        in_channels = positive_int("in_channels", in_channels)
+        out_channels = positive_int("out_channels", out_channels)
         self.modes = positive_ints("modes", modes)
         if len(self.modes) not in (1, 2):
             raise ValueError(f"SpectralConv supports 1D and 2D grids; got modes={modes}")

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from ._data import OperatorData
+from ._data import OperatorData, check_data
 from ._protocol import AbstractGridOperator, AbstractOperator
 
 
@@ -52,6 +52,7 @@ class Normalized(AbstractOperator):
 def channel_statistics(data: OperatorData) -> dict[str, list[float]]:
     """Mean and standard deviation of each input and output channel over `data` (the
     training set); a constant channel gets standard deviation 1."""
+    check_data("data", data)
     def stats(x):
         axes = (0,) + tuple(range(2, x.ndim))
         mean, std = np.mean(x, axes), np.std(x, axes)

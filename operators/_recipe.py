@@ -16,8 +16,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from sciopt.validate import directory, protocol
+
 from ._configs import TrainingConfig
-from ._data import OperatorData, rollout_pairs
+from ._data import OperatorData, check_data, rollout_pairs
 from ._fno import count_parameters
 from ._io import build_model, model_spec, save_model
 from ._spectrum import error_spectrum
@@ -97,6 +99,8 @@ def train_and_evaluate(name: str, train: OperatorData, test: OperatorData,
 
     **Returns:** an `OperatorRun`; test scores are one-step errors for time steppers.
     """
+    protocol("config", config, ("options", "steps", "rollout_steps", "curriculum"),
+             "a TrainingConfig (operators.tuned_config)")
     spec = model_spec(name, train, **config.options)
     model = build_model(spec, key=model_key)
     rollout = config.curriculum or config.rollout_steps > 1
@@ -136,7 +140,12 @@ def save_run(run: OperatorRun, test: OperatorData, out: str | Path,
     """
     from sciopt.bench import atomic_open
 
-    out = Path(out)
+    protocol("run", run, ("record", "name", "model", "spec", "losses", "spectrum"),
+             "an OperatorRun (train_and_evaluate)")
+    check_data("test", test)
+    out = directory("out", out)
+    if extra is not None and not isinstance(extra, dict):
+        raise ValueError(f"extra must be a dict of record fields; got {type(extra).__name__}")
     out.mkdir(parents=True, exist_ok=True)
     record = {**run.record(), **(extra or {})}
     record["saved"] = str(save_model(out / f"{run.name}.eqx", run.model, run.spec,

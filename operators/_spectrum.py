@@ -6,6 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float
 
+from sciopt.validate import array
+
 from ._data import OperatorData
 from ._train import _batches, _predict_compiled, check_compatible
 
@@ -26,7 +28,7 @@ def shell_spectrum(fields: Float[np.ndarray, "n c *grid"]) -> Float[np.ndarray, 
 
     **Returns:** `[shells]`, shell 0 (the mean) to the largest wavenumber on the grid.
     """
-    fields = np.asarray(fields)
+    fields = np.asarray(array("fields", fields, traced=False))
     if fields.ndim < 3 or fields.shape[0] == 0:
         raise ValueError("shell_spectrum expects [samples, channels, *grid] with at least "
                          f"one sample and one grid axis; got shape {fields.shape}")

@@ -9,7 +9,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciopt.validate import positive_float, positive_int
+from sciopt.validate import array, positive_float, positive_int
 
 from ._protocol import require_grid_model
 from ._train import predict
@@ -24,7 +24,8 @@ class OperatorVectorField(eqx.Module):
     """
 
     model: eqx.Module
-    coords: Float[Array, "*grid d"]
+    coords: Float[Array, "*grid d"] = eqx.field(
+        converter=lambda c: array("coords", c, ndim=(2, 3), traced=False))
 
     def __call__(self, t, u: Float[Array, " c *grid"], args) -> Float[Array, " c *grid"]:
         del t, args
@@ -58,16 +59,20 @@ def surrogate_solve(model: eqx.Module, u0: Float[Array, " c *grid"],
     """
     inner = require_grid_model(model, "a surrogate right-hand side maps a state to a state "
                                       "on the same grid")
-    u0 = jnp.asarray(u0)
+    u0 = array("u0", u0, traced=False)
     if u0.ndim != inner.dim + 1 or u0.shape[0] != inner.in_channels:
         raise ValueError(f"u0 must be [{inner.in_channels}, *{inner.dim} grid axes]; got "
                          f"shape {u0.shape}")
+    coords = array("coords", coords, shape=(*u0.shape[1:], inner.dim), traced=False)
     if inner.out_channels != inner.in_channels:
         raise ValueError(f"the model maps {inner.in_channels} channel(s) to "
                          f"{inner.out_channels}; a vector field needs the same number")
     t1 = positive_float("t1 - t0", float(t1) - float(t0)) + float(t0)
-    ts = jnp.asarray([t1] if saveat is None else saveat, u0.dtype)
-    term = diffrax.ODETerm(OperatorVectorField(model, jnp.asarray(coords, u0.dtype)))
+    ts = jnp.asarray([t1], u0.dtype) if saveat is None else array(
+        "saveat", saveat, ndim=1, min_size=1, traced=False).astype(u0.dtype)
+    rtol, atol = positive_float("rtol", rtol), positive_float("atol", atol)
+    dt0 = None if dt0 is None else positive_float("dt0", dt0)
+    term = diffrax.ODETerm(OperatorVectorField(model, coords.astype(u0.dtype)))
     sol = diffrax.diffeqsolve(
         term, solver or diffrax.Tsit5(), t0, t1, dt0, u0,
         saveat=diffrax.SaveAt(ts=ts),

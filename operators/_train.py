@@ -16,7 +16,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt.data import PDEDataset, read_dataset
 from sciopt.train import ArrayBatches, FitResult, fit
-from sciopt.validate import array, positive_float, positive_int
+from sciopt.validate import array, positive_float, positive_int, prng_key, protocol
 
 from ._data import OperatorData, check_data, rollout_pairs
 from ._protocol import AbstractOperator, require_grid_model
@@ -33,6 +33,9 @@ def check_compatible(model: AbstractOperator, data: OperatorData) -> None:
 def predict(model: AbstractOperator, inputs: Float[Array, "n c *grid"],
             coords: Float[Array, "*grid d"]) -> Float[Array, "n o *grid"]:
     """The model's outputs for a batch of inputs on the grid of `coords`."""
+    protocol("model", model, ("predict",), "an operator model (operators.build_model)")
+    inputs = array("inputs", inputs, min_size=1, traced=False)
+    coords = array("coords", coords, traced=False)
     return model.predict(inputs, coords)
 
 
@@ -110,7 +113,8 @@ def train_operator(model: eqx.Module, data: OperatorData, *, steps: int, key: PR
     if optimizer is None:
         schedule = optax.cosine_decay_schedule(positive_float("learning_rate", learning_rate),
                                                steps, alpha=1e-2)
-        optimizer = optax.adamw(schedule, weight_decay=weight_decay)
+        optimizer = optax.adamw(schedule, weight_decay=positive_float(
+            "weight_decay", weight_decay, allow_zero=True))
     coords = jnp.asarray(data.coords)
 
     def loss(m, batch, key):
@@ -160,6 +164,7 @@ def train_rollout_curriculum(model: eqx.Module, source: PDEDataset | str | Path,
     `step` the steps of all stages up to the returned model; a stage that stops on NaN/Inf
     ends the curriculum with its status and message.
     """
+    prng_key("key", key)
     data = source if isinstance(source, PDEDataset) else read_dataset(source)
     stages = list(stages)
     if not stages:

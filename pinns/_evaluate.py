@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciopt import problems
-from sciopt.validate import positive_int
+from sciopt.validate import positive_int, protocol
 
 from ._formulation import formulation
 from ._model import PINN
@@ -27,6 +27,7 @@ def predict_on_reference(problem: problems.AbstractProblem, model: PINN, *,
     Default 8 for 1D evolution problems without a closed form (the 128-point spectral
     solution of Allen–Cahn at eps = 1e-4 is itself 7e-3 away from the converged one; at
     1024 points, 2e-5), 1 otherwise."""
+    protocol("problem", problem, ("domain", "parameters"), "a problem (sciopt.problems.get)")
     evolution_1d = problem.domain.dim == 1 and hasattr(problem, "t_final")
     if oversample is None:
         oversample = 8 if evolution_1d and not hasattr(problem, "solution") else 1

@@ -24,12 +24,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
 from sciopt.optim import Residuals, SumOfSquares
-from sciopt.validate import positive_int, prng_key
+from sciopt.validate import positive_int, prng_key, protocol
 
 from ._model import PINN
 
 
 def _characteristics(problem: problems.AbstractProblem) -> problems.Characteristics:
+    protocol("problem", problem, ("characteristics",), "a problem (sciopt.problems.get)")
     c = problem.characteristics()
     if c is None:
         raise ValueError(f"{type(problem).__name__} has no Lagrangian (characteristic) form; "
@@ -208,6 +209,9 @@ def characteristic_grid(model: LagrangianPINN, problem: problems.AbstractProblem
                         labels: int = 64, num_times: int = 21) -> dict[str, np.ndarray]:
     """The learned characteristics on a grid of labels and times (for plots): `xi [n]`,
     `t [m]`, `x [m, n]` wrapped into the interval, `u [m, n]`."""
+    protocol("model", model, ("position", "value"), "a pinns.LagrangianPINN")
+    protocol("problem", problem, ("interval", "t_final"), "a 1D evolution problem")
+    labels, num_times = positive_int("labels", labels), positive_int("num_times", num_times)
     lo, hi = problem.interval
     xi = jnp.linspace(lo, hi, labels, endpoint=False)
     t = jnp.linspace(0.0, problem.t_final, num_times)

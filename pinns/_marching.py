@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciopt import problems
-from sciopt.validate import positive_int
+from sciopt.validate import directory, positive_int, prng_key
 
 from ._formulation import formulation
 from ._model import PINN
@@ -98,19 +98,22 @@ def train_pinn_marching(problem: problems.AbstractProblem, model: PINN, *, windo
 
     References: Wight & Zhao (2021); Mattey & Ghosh (2022) (see the module docstring).
     """
+    prng_key("key", key)
     f = formulation(problem)
     if f.kind != "evolution":
         raise ValueError(f"time marching needs a time-dependent problem; "
                          f"{type(problem).__name__} is steady")
     windows = positive_int("windows", windows)
     positive_int("steps", steps)
+    first = optimizer_for(optimizer, learning_rate)  # checked before any work
     if refine is not None:
         positive_int("refine_steps", refine_steps)
+        second = optimizer_for(refine, refine_learning_rate)
     for name in ("time_window", "initial"):
         if name in loss_options:
             raise ValueError(f"{name} is set by train_pinn_marching for each window")
     edges = np.linspace(0.0, float(problem.t_final), windows + 1)
-    root = None if checkpoint_dir is None else Path(checkpoint_dir)
+    root = None if checkpoint_dir is None else directory("checkpoint_dir", checkpoint_dir)
     models, losses, finals, times = [], [], [], []
     previous = None
     for k in range(windows):
@@ -119,9 +122,9 @@ def train_pinn_marching(problem: problems.AbstractProblem, model: PINN, *, windo
         options = dict(loss_options, time_window=(t0, t1))
         if previous is not None:
             options["initial"] = _at_time(previous, t0)
-        stages = [(optimizer_for(optimizer, learning_rate), steps)]
+        stages = [(first, steps)]
         if refine is not None:
-            stages.append((optimizer_for(refine, refine_learning_rate), refine_steps))
+            stages.append((second, refine_steps))
         for i, (opt, n) in enumerate(stages):
             where = None if root is None else root / f"window_{k:03d}" / opt.name
             result = train_pinn(problem, model, steps=n, key=jax.random.fold_in(key, 2 * k + i),

@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import PRNGKeyArray
 
 from sciopt import problems
-from sciopt.validate import one_of, positive_int
+from sciopt.validate import directory, one_of, positive_int, prng_key, protocol
 
 from ._evaluate import predict_on_reference, relative_error
 from ._formulation import pinn_for
@@ -130,6 +130,8 @@ def _settings(opt: Any) -> dict[str, Any]:
 def build_model(problem: problems.AbstractProblem, recipe: PINNRecipe, *,
                 key: PRNGKeyArray) -> PINN:
     """The untrained network of `recipe` for `problem`."""
+    protocol("recipe", recipe, ("model", "width", "depth", "periodic_modes", "hard_boundary"),
+             "a pinns.PINNRecipe")
     if recipe.model == "lpinn":
         return lpinn_for(problem, width=recipe.width, depth=recipe.depth,
                          periodic_modes=recipe.periodic_modes, key=key)
@@ -155,9 +157,11 @@ def train_and_evaluate(problem: problems.AbstractProblem, recipe: PINNRecipe, *,
 
     **Returns:** a `PINNRun`.
     """
+    prng_key("key", key)
     key_model, key_train = jax.random.split(key)
     model = build_model(problem, recipe, key=key_model)  # a clear error before any work
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else None
+    resolution = positive_int("resolution", resolution)
+    ckpt = directory("checkpoint_dir", checkpoint_dir) if checkpoint_dir else None
     options = dict(recipe.loss_options)
     refine_points = recipe.refine_points or recipe.points
     start = time.perf_counter()
@@ -202,7 +206,12 @@ def save_run(run: PINNRun, problem: problems.AbstractProblem, name: str, out: st
     """
     from sciopt.bench import atomic_open
 
-    out = Path(out)
+    protocol("run", run, ("recipe", "model", "record", "relative_l2"),
+             "a PINNRun (pinns.train_and_evaluate)")
+    protocol("problem", problem, ("domain", "parameters"), "a problem (sciopt.problems.get)")
+    out = directory("out", out)
+    if extra is not None and not isinstance(extra, dict):
+        raise ValueError(f"extra must be a dict of record fields; got {type(extra).__name__}")
     method = run.recipe.model
     shown = predict_on_reference(problem, run.model, resolution=128)
     png = out / f"{name}_{method}.png"

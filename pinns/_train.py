@@ -13,7 +13,7 @@ from jaxtyping import PRNGKeyArray
 from sciopt import problems
 from sciopt.optim import gauss_newton, multi_adam
 from sciopt.train import FitResult, fit
-from sciopt.validate import one_of, positive_float, positive_int
+from sciopt.validate import one_of, positive_float, positive_int, protocol
 
 from ._loss import Loss
 from ._model import PINN
@@ -140,6 +140,8 @@ def train_pinn(problem: problems.AbstractProblem, model: PINN, *, steps: int,
     if loss is None:
         if mesh is not None:
             loss_options["mesh"] = mesh
+        protocol("model", model, ("default_loss",), "a PINN model (pinns.pinn_for, "
+                 "pinns.lpinn_for)")
         loss = model.default_loss(problem, **loss_options)
     _, terms = jax.eval_shape(lambda m: loss(m, None, jax.random.key(0)), model)
     opt, grouped = optimizer.build(steps, len(terms))

@@ -43,6 +43,7 @@ __all__ = [
     "positive_int",
     "positive_ints",
     "prng_key",
+    "protocol",
     "real",
     "require",
     "sampler",
@@ -364,6 +365,27 @@ def positive_ints(name: str, value: Any, *, lengths: Iterable[int] | None = None
         raise ValueError(f"{name} must have {' or '.join(map(str, lengths))} entries; got "
                          f"{len(out)}: {value!r}")
     return out
+
+
+def protocol(name: str, value: Any, attributes: Sequence[str], what: str) -> Any:
+    """Check that `value` offers the `attributes` a role needs (duck typing: any object
+    that has them serves, not only our classes).
+
+    **Arguments:**
+
+    - `name`: the argument's name, for the message.
+    - `value`: the object given.
+    - `attributes`: the methods or fields the role uses.
+    - `what`: the role in words, e.g. `"a problem (sciopt.problems.get)"`.
+
+    **Returns:** `value`; raises `ValueError` naming the argument, the role and what was
+    given.
+    """
+    missing = [a for a in attributes if not hasattr(value, a)]
+    if missing:
+        raise ValueError(f"{name} must be {what}, with {', '.join(attributes)}; got "
+                         f"{type(value).__name__} {value!r:.60}")
+    return value
 
 
 def prng_key(name: str, value: Any) -> Any:

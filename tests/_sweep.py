@@ -21,10 +21,11 @@ import inspect
 import math
 import numbers
 import os
+import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+HERE = Path(__file__).parent  # the test files' own functions stand for the user's
 
 OURS = (f"{os.sep}sciopt{os.sep}", f"{os.sep}operators{os.sep}", f"{os.sep}pinns{os.sep}",
         f"{os.sep}flows{os.sep}")
@@ -271,9 +274,7 @@ def wrong_values(value: Any, tmp: Path) -> list[Any]:
     if isinstance(value, str):
         return ["no-such-choice", 3]
     if isinstance(value, Path):
-        afile = tmp / "a-file"
-        afile.write_text("not yours")
-        return [afile / "below", 7] if value.suffix == "" else [tmp, 7]
+        return [_file_in(tmp) / "below", 7] if value.suffix == "" else [tmp, 7]
     if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
         return [0, "key", jnp.ones(3)]
     if isinstance(value, jax.Array | np.ndarray):
@@ -295,6 +296,13 @@ def wrong_values(value: Any, tmp: Path) -> list[Any]:
     return ["wrong", 3]
 
 
+def _file_in(tmp: Path) -> Path:
+    """A plain file in the scratch folder (a path below it cannot be a directory)."""
+    afile = tmp / "a-file"
+    afile.write_text("not yours")
+    return afile
+
+
 def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
@@ -302,13 +310,15 @@ def _files(folder: Path) -> set[str]:
 def _finite(out: Any) -> bool:
     leaves = jax.tree.leaves(out)
     for leaf in leaves:
+        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            continue
         if isinstance(leaf, jax.Array | np.ndarray | float) and np.asarray(leaf).dtype.kind in "fc":
             if not np.all(np.isfinite(np.asarray(leaf))):
                 return False
     return True
 
 
-def classify(call: Callable[[], Any]) -> str | None:
+def classify(call: Callable[[], Any], passthrough: bool = False) -> str | None:
     """None when the wrong call is handled well, else a description of the defect."""
     try:
         out = call()
@@ -319,7 +329,9 @@ def classify(call: Callable[[], Any]) -> str | None:
         if type(err).__name__ == "EquinoxRuntimeError" and any(
                 any(p in f.filename for p in OURS) for f in frames):
             return None  # one of our checks, on a traced value
-        if last == __file__:
+        ours = [i for i, f in enumerate(frames) if any(p in f.filename for p in OURS)]
+        user = [i for i, f in enumerate(frames) if Path(f.filename).parent == HERE]
+        if user and user[-1] > (ours[-1] if ours else -1) and user[-1] > 0:
             return None  # the user's own function (a loss, a log-density) failed on it
         if any(p in last for p in OURS) and isinstance(
                 err, ValueError | TypeError | LookupError | OSError | FloatingPointError):
@@ -327,32 +339,104 @@ def classify(call: Callable[[], Any]) -> str | None:
         return f"{type(err).__name__} from {last.split('site-packages' + os.sep)[-1]}:" \
                f"{frames[-1].lineno if frames else '?'}: {str(err).splitlines()[0][:120]}" \
                if str(err) else f"{type(err).__name__} from {last}"
-    if not _finite(out):
+    if not passthrough and not _finite(out):
         return "returned NaN / Inf silently"
     return None
 
 
-def sweep(tmp: Path) -> tuple[int, int, list[str]]:
-    """`(callables, wrong calls, failures)`."""
-    calls = valid_calls(tmp)
+def annotation_values(annotation: Any, tmp: Path, name: str = "") -> list[Any]:
+    """Wrong values read from a parameter's annotation (a string under
+    `from __future__ import annotations`): the wrong type for each type it names, a rank the
+    jaxtyping shape does not allow, a choice outside a `Literal`, a directory where a file
+    belongs (a path below a file where a directory belongs: parameters named `*dir*`)."""
+    text = annotation if isinstance(annotation, str) else getattr(
+        annotation, "__name__", repr(annotation))
+    if annotation is inspect.Parameter.empty:
+        return []
+    out: list[Any] = []
+    if "PRNGKey" in text:
+        out += [0, "key"]
+    if re.search(r"(?<![\w\[])int\b", text):
+        out += [2.5, -1]
+    if re.search(r"(?<![\w\[])float\b", text):
+        out += [math.nan, "0.5"]
+    if re.search(r"(?<![\w\[])bool\b", text):
+        out += ["yes"]
+    if "Literal[" in text:
+        out += ["no-such-choice"]
+    if "Path" in text:
+        out += [_file_in(tmp) / "below" if "dir" in name else tmp]
+    if "Callable" in text:
+        out += [3]
+    shape = re.search(r"(?:Float|Int|Complex|Bool|Shaped)\[[\w.]+, *['\"]([^'\"]*)['\"]\]",
+                      text)
+    if shape and not any(c in shape.group(1) for c in ".*#"):
+        rank = len(shape.group(1).split())
+        out += [np.ones((2,) * (rank + 1)), "array"]
+    return out
+
+
+def wrong_calls(fn: Callable, kwargs: dict[str, Any], tmp: Path
+                ) -> list[tuple[str, Any, dict[str, Any]]]:
+    """`(parameter, wrong value, arguments)`: one wrong value at a time for every parameter
+    of the signature, passed or left at its default, from the valid value's kind and from
+    the annotation."""
+    out = []
+    for name, param in inspect.signature(fn).parameters.items():
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            continue
+        if name in kwargs:
+            values = wrong_values(kwargs[name], tmp)
+        elif param.default is not inspect.Parameter.empty:
+            values = [] if param.default is None else wrong_values(param.default, tmp)
+        else:
+            continue
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            values = [(v,) for v in values]
+        seen = set()
+        for bad in values + annotation_values(param.annotation, tmp, name):
+            tag = _show(bad)
+            if tag not in seen:
+                seen.add(tag)
+                out.append((name, bad, dict(kwargs, **{name: bad})))
+    return out
+
+
+def _call(fn: Callable, kwargs: dict[str, Any]) -> Any:
+    """`fn(**kwargs)`, with a `*args` parameter's tuple spread."""
+    params = inspect.signature(fn).parameters
+    star = next((n for n, p in params.items() if p.kind is inspect.Parameter.VAR_POSITIONAL),
+                None)
+    if star is None or star not in kwargs:
+        return fn(**kwargs)
+    before = [n for n in params if n != star][:list(params).index(star)]
+    rest = {k: v for k, v in kwargs.items() if k != star and k not in before}
+    spread = kwargs[star] if isinstance(kwargs[star], tuple) else (kwargs[star],)
+    return fn(*[kwargs[n] for n in before], *spread, **rest)
+
+
+def sweep(tmp: Path, calls: list | None = None, passthrough: Collection[str] = ()
+          ) -> tuple[int, int, list[str]]:
+    """`(callables, wrong calls, failures)` over `calls` (default: `valid_calls(tmp)`);
+    the callables named in `passthrough` hand the caller's arrays on unchanged, so a NaN
+    passed in may come back."""
+    calls = valid_calls(tmp) if calls is None else calls
     failures, tried = [], 0
     for name, fn, kwargs in calls:
         try:
-            fn(**kwargs)
+            _call(fn, kwargs)
         except Exception as err:  # the valid call itself must work
             failures.append(f"{name}: the valid call fails: {type(err).__name__}: {err}")
             continue
-        inspect.signature(fn).bind(**kwargs)  # every argument is passed by name
-        for param in kwargs:
-            for bad in wrong_values(kwargs[param], tmp):
-                before = _files(tmp)
-                defect = classify(lambda f=fn, k=dict(kwargs, **{param: bad}): f(**k))
-                tried += 1
-                left = {f for f in _files(tmp) - before if ".tmp" in f or f.startswith(".")}
-                if left:
-                    defect = (defect or "") + f" left partial files {sorted(left)}"
-                if defect:
-                    failures.append(f"{name}({param}={_show(bad)}): {defect}")
+        for param, bad, wrong in wrong_calls(fn, kwargs, tmp):
+            before = _files(tmp)
+            defect = classify(lambda f=fn, k=wrong: _call(f, k), name in passthrough)
+            tried += 1
+            left = {f for f in _files(tmp) - before if ".tmp" in f or f.startswith(".")}
+            if left:
+                defect = (defect or "") + f" left partial files {sorted(left)}"
+            if defect:
+                failures.append(f"{name}({param}={_show(bad)}): {defect}")
     return len(calls), tried, failures
 
 
@@ -363,9 +447,16 @@ def _show(value: Any) -> str:
 
 
 if __name__ == "__main__":
+    from ._sweep_more import PASSTHROUGH, method_calls, more_calls
+
     jax.config.update("jax_enable_x64", True)
+    which = sys.argv[1] if len(sys.argv) > 1 else "first"
     with tempfile.TemporaryDirectory() as folder:
-        n_calls, n_wrong, bad = sweep(Path(folder))
+        scratch = Path(folder)
+        chosen = {"first": valid_calls, "more": more_calls, "methods": method_calls}[which](scratch)
+        if len(sys.argv) > 2:
+            chosen = [c for c in chosen if sys.argv[2] in c[0]]
+        n_calls, n_wrong, bad = sweep(scratch, chosen, PASSTHROUGH)
     print(f"{n_calls} callables swept, {n_wrong} wrong calls tried, {len(bad)} defects")
     for line in bad:
         print(" -", line)

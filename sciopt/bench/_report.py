@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_open
+from ..validate import directory
+from ..validate import path as as_path
 
 
 def _cell(v: Any) -> str:
@@ -32,6 +35,10 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 def suite_markdown(suite: str, result: dict[str, Any], env: dict[str, Any],
                    level: int = 1) -> str:
     """The Markdown section for one suite's result."""
+    for label, value in (("result", result), ("env", env)):
+        if not isinstance(value, dict):
+            raise ValueError(f"{label} must be a dict (a suite's record); got "
+                             f"{type(value).__name__}")
     h = "#" * level
     lines = [f"{h} {result.get('title', suite)}", ""]
     if result.get("summary"):
@@ -54,6 +61,10 @@ def suite_markdown(suite: str, result: dict[str, Any], env: dict[str, Any],
 def write_suite(out_dir: Path, suite: str, result: dict[str, Any], env: dict[str, Any]
                 ) -> tuple[Path, Path]:
     """Write `<suite>.json` and `<suite>.md` atomically into `out_dir`."""
+    out_dir = directory("out_dir", out_dir)
+    if not isinstance(suite, str) or not suite or "/" in suite or os.sep in suite:
+        raise ValueError(f"suite must be a suite's name; got {suite!r}")
+    text = suite_markdown(suite, result, env)  # checks the record before any write
     out_dir.mkdir(parents=True, exist_ok=True)
     record = {"suite": suite, "environment": env, **result}
     json_path, md_path = out_dir / f"{suite}.json", out_dir / f"{suite}.md"
@@ -61,7 +72,7 @@ def write_suite(out_dir: Path, suite: str, result: dict[str, Any], env: dict[str
         json.dump(record, f, indent=2, default=float)
         f.write("\n")
     with atomic_open(md_path, "w") as f:
-        f.write(suite_markdown(suite, result, env) + "\n")
+        f.write(text + "\n")
     return json_path, md_path
 
 
@@ -104,8 +115,10 @@ def merge_suite(out_dir: Path, suite: str, sources: Sequence[str | Path]
     **Returns:** the merged record's result part (as a suite's `run` returns it), with
     `merged_from`.
     """
-    if not sources:
+    out_dir = directory("out_dir", out_dir)
+    if isinstance(sources, str | bytes) or not sources:
         raise ValueError("--merge needs at least one record folder")
+    sources = [as_path(f"sources[{i}]", s) for i, s in enumerate(sources)]
     paths = [Path(s) for s in sources]
     records = [_read_record(p, suite) for p in paths]
     names = []

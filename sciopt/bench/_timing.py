@@ -11,6 +11,8 @@ from typing import Any
 
 import jax
 
+from ..validate import positive_int
+
 
 def block(tree: Any) -> Any:
     """Wait for every array in `tree`."""
@@ -24,6 +26,10 @@ def time_call(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1) -> di
 
     `{"median_s", "min_s", "times_s", "repeats"}`.
     """
+    if not callable(fn):
+        raise ValueError(f"fn must be a function of no arguments; got {type(fn).__name__}")
+    repeats = positive_int("repeats", repeats)
+    warmup = positive_int("warmup", warmup, allow_zero=True)
     for _ in range(warmup):
         block(fn())
     times = []

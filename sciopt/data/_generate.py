@@ -26,7 +26,7 @@ import numpy as np
 from .. import __version__, problems
 from .._atomic import atomic_open
 from ..train import ProgressReporter
-from ..validate import positive_float, positive_int
+from ..validate import path, positive_float, positive_int
 from ._hdf5 import BlockArray, DatasetError, write_dataset
 
 # Sizes (samples, grid points per axis, saved times, horizon) of well-known collections, for
@@ -154,7 +154,7 @@ def generate_dataset(
 
     The path written. Unfinished work lives in `OUT.partial/` until the file is complete.
     """
-    out = Path(out)
+    out = path("out", out)
     sizes = _sizes(problem, preset, {"samples": samples, "resolution": resolution,
                                      "num_times": num_times, "t_final": t_final})
     samples = positive_int("samples", sizes["samples"])

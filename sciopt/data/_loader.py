@@ -10,7 +10,7 @@ import numpy as np
 from jaxtyping import Array
 
 from ..train import ArrayBatches
-from ..validate import positive_int
+from ..validate import positive_int, protocol
 from ._hdf5 import DatasetError, PDEDataset, _as_path, _layout, _open, _read
 
 
@@ -35,6 +35,7 @@ def split_indices(num_samples: int, fractions: Sequence[float], *, seed: int
 def split(dataset: PDEDataset, fractions: Sequence[float] = (0.8, 0.2), *, seed: int
           ) -> list[PDEDataset]:
     """Split a dataset into parts (e.g. train / test) by `fractions`, reproducibly."""
+    protocol("dataset", dataset, ("num_samples", "select"), "a dataset (read_dataset)")
     return [dataset.select(ix) for ix in split_indices(dataset.num_samples, fractions,
                                                         seed=seed)]
 

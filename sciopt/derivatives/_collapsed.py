@@ -443,7 +443,8 @@ def collapsed_taylor(
     if isinstance(directions, Rows):
         s, tangent = directions.count, directions
     else:
-        directions = jnp.asarray(directions, dtype=x.dtype)
+        directions = array("directions", directions, shape=("s", *shape), traced=False)
+        directions = directions.astype(x.dtype)
         s, tangent = directions.shape[0], directions.reshape(directions.shape[0], -1)
     closed = jax.make_jaxpr(f_flat)(flat)
     interp = _Interpreter(s, second_order)

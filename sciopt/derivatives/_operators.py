@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ..validate import array, one_of, positive_int
+from ..validate import array, one_of, positive_int, protocol
 from ._collapsed import Rows, basis, collapsed_taylor
 from ._taylor import taylor
 
@@ -311,6 +311,7 @@ def apply_operator(
 
     Reference: Shi et al., "Stochastic Taylor Derivative Estimator" (NeurIPS 2024).
     """
+    protocol("op", op, ("terms", "_plan"), "a sciopt.derivatives.DifferentialOperator")
     num_samples = _check(method, key, num_samples, ("exact", "stde", "nested"))
     x = point(f, x)
     if x.ndim != 1:

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from jaxtyping import Array
 
-from ..validate import positive_int
+from ..validate import array, positive_int, protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +97,8 @@ def process_shard(x: Any, *, axis: int = 0) -> Any:
 def global_array(local: Any, mesh: jax.sharding.Mesh) -> Array:
     """One global array, sharded along the first axis of `mesh`, from every process's local
     rows (`process_shard` of the same global array, in process order)."""
+    protocol("mesh", mesh, ("axis_names", "devices"), "a jax.sharding.Mesh (data_mesh)")
     spec = jax.sharding.PartitionSpec(mesh.axis_names[0])
+    local = array("local", local, kind="number", finite=False, traced=False)
     return jax.make_array_from_process_local_data(jax.sharding.NamedSharding(mesh, spec),
                                                   np.asarray(local))

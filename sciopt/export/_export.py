@@ -15,12 +15,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PyTree
 
+from ..validate import path as validate_path
+
 SUFFIX = ".jaxexport"
 
 
 def _spec(leaf: Any, batch: Any) -> jax.ShapeDtypeStruct:
     shape = tuple(np.shape(leaf))
     dtype = leaf.dtype if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+    if np.dtype(dtype).kind not in "biufc":
+        raise ValueError(f"example_args must be arrays of numbers (or jax.ShapeDtypeStruct); "
+                         f"got {type(leaf).__name__} {leaf!r:.40} of dtype {dtype}")
     if batch is not None:
         if not shape:
             raise ValueError("batch_polymorphic=True needs every input to have a leading "
@@ -76,7 +81,7 @@ def export_function(fn: Callable[..., PyTree], *example_args: PyTree, path: str 
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
     if not example_args:
         raise ValueError("give example inputs (arrays or jax.ShapeDtypeStruct) for fn")
-    path = Path(path)
+    path = validate_path("path", path)
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
     batch = jax.export.symbolic_shape("batch")[0] if batch_polymorphic else None
@@ -133,7 +138,7 @@ class ExportedFunction:
 def load_exported(path: str | Path, *, numpy: bool = False) -> ExportedFunction:
     """Reload a function written by `export_function`; no Python code of the original
     function (or of sciopt) is needed to run it. `numpy=True`: NumPy in, NumPy out."""
-    path = Path(path)
+    path = validate_path("path", path)
     if not path.exists() and path.with_name(path.name + SUFFIX).exists():
         path = path.with_name(path.name + SUFFIX)
     if not path.is_file():

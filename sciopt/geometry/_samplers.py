@@ -24,6 +24,7 @@ def latin_hypercube(key: PRNGKeyArray, n: int, d: int, dtype=None) -> Float[Arra
     """`n` points in `[0, 1)^d`, one per stratum `[i/n, (i+1)/n)` along every axis
     (McKay, Beckman & Conover, 1979)."""
     prng_key("key", key)
+    n, d = positive_int("n", n), positive_int("d", d)
     dtype = dtype or jnp.result_type(float)
     perm_key, jitter_key = jax.random.split(key)
     strata = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(perm_key, d)).T
@@ -37,6 +38,7 @@ def sobol(key: PRNGKeyArray, n: int, d: int, dtype=None) -> Float[Array, "n d"]:
     `n` need not be a power of two, but balance properties hold best when it is.
     """
     prng_key("key", key)
+    n, d = positive_int("n", n), positive_int("d", d)
     dtype = dtype or jnp.result_type(float)
     seed = jax.random.randint(key, (), 0, jnp.iinfo(jnp.int32).max)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._figures import save_figure
 from ..solvers import PeriodicGrid, solve_on_grid
-from ..validate import positive_float, positive_int
+from ..validate import output_file, positive_float, positive_int, protocol
 from ._solve import InverseResult, least_squares
 
 
@@ -99,6 +99,8 @@ def advection_diffusion_initial_condition(
 
 def plot_initial_condition(r: InitialConditionResult, path: str | Path) -> Path:
     """True and recovered initial condition (sensor positions marked) and the readings."""
+    protocol("r", r, ("x", "u0_true", "u0", "sensors"), "an InitialConditionResult")
+    path = output_file("path", path, overwrite=True)
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3.8))

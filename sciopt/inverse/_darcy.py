@@ -13,7 +13,7 @@ import numpy as np
 
 from .._figures import save_figure
 from ..problems import get as get_problem
-from ..validate import positive_float, positive_int
+from ..validate import output_file, positive_float, positive_int, protocol
 from ._solve import InverseResult, Reparam, minimise
 from ._terms import PointObservations, tikhonov
 
@@ -61,6 +61,7 @@ def darcy_inverse(*, resolution: int = 64, observations: int = 100, noise: float
     resolution = positive_int("resolution", resolution)
     observations = positive_int("observations", observations)
     noise = positive_float("noise", noise)
+    seed = positive_int("seed", seed, allow_zero=True)
     if resolution < 5:
         raise ValueError(f"resolution must be at least 5 nodes; got {resolution}")
     prob = get_problem("darcy2d", coefficient="lognormal", length_scale=length_scale)
@@ -103,6 +104,8 @@ def darcy_inverse(*, resolution: int = 64, observations: int = 100, noise: float
 def plot_darcy_inverse(r: DarcyInverseResult, path: str | Path) -> Path:
     """True / recovered / error of the log-permeability (observation points marked) and the
     objective history."""
+    protocol("r", r, ("nodes", "log_a_true", "log_a", "points"), "a DarcyInverseResult")
+    path = output_file("path", path, overwrite=True)
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.9))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..validate import positive_int, protocol
 from ._advection_diffusion import advection_diffusion_initial_condition, plot_initial_condition
 from ._darcy import darcy_inverse, plot_darcy_inverse
 from ._topology import plot_topology, simp_mbb
@@ -41,6 +42,11 @@ _RECIPES: dict[str, Recipe] = {}
 def register_inverse(name: str, recipe: Recipe) -> None:
     """Register the inverse recipe of the problem registered as `name`:
     `recipe(problem, *, resolution: int | None, max_steps: int | None) -> InverseRun`."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a problem's registered name (a string); got {name!r}")
+    if not callable(recipe):
+        raise ValueError(f"recipe must be a function (problem, *, resolution, max_steps) -> "
+                         f"InverseRun; got {type(recipe).__name__}")
     if name in _RECIPES:
         raise ValueError(f"an inverse recipe for {name!r} is already registered")
     _RECIPES[name] = recipe
@@ -58,9 +64,12 @@ def run_inverse(name: str, problem, *, resolution: int | None = None,
 
     **Returns:** an `InverseRun`. Raises `ValueError` naming the problems that have one.
     """
-    if name not in _RECIPES:
+    if not isinstance(name, str) or name not in _RECIPES:
         raise ValueError(f"no inverse problem for {name!r} yet; available: "
                          f"{', '.join(_RECIPES)}")
+    protocol("problem", problem, ("parameters", "domain"), "a problem (sciopt.problems.get)")
+    resolution = None if resolution is None else positive_int("resolution", resolution)
+    max_steps = None if max_steps is None else positive_int("max_steps", max_steps)
     return _RECIPES[name](problem, resolution=resolution, max_steps=max_steps)
 
 

@@ -3,7 +3,9 @@ regularisation terms."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -89,6 +91,16 @@ class PointObservations(eqx.Module):
         return 0.5 * jnp.sum(self.residuals(u, noise) ** 2)
 
 
+def _spacing(spacing: Any, ndim: int) -> tuple[float, ...]:
+    """The grid spacing per axis: one positive number for all, or one per axis."""
+    if isinstance(spacing, numbers.Real) and not isinstance(spacing, bool):
+        spacing = (spacing,) * ndim
+    if not isinstance(spacing, Sequence | np.ndarray) or len(spacing) != ndim:
+        raise ValueError(f"spacing must be a positive number or {ndim} of them (one per axis); "
+                         f"got {spacing!r:.60}")
+    return tuple(positive_float(f"spacing[{i}]", h) for i, h in enumerate(spacing))
+
+
 def tikhonov(field: Float[Array, "..."], weight: float, *, order: int = 0,
              spacing: Sequence[float] | float = 1.0) -> Float[Array, ""]:
     """Tikhonov regularisation `0.5 weight |D^order field|^2` (a quadrature of the squared
@@ -101,7 +113,7 @@ def tikhonov(field: Float[Array, "..."], weight: float, *, order: int = 0,
     field = array("field", field, traced=False)
     if order not in (0, 1):
         raise ValueError(f"order must be 0 or 1; got {order}")
-    h = np.broadcast_to(np.asarray(spacing, float), (field.ndim,))
+    h = _spacing(spacing, field.ndim)
     cell = float(np.prod(h))
     if order == 0:
         return 0.5 * weight * cell * jnp.sum(field**2)
@@ -124,7 +136,7 @@ def total_variation(field: Float[Array, "nx ny"], weight: float, *,
     field = array("field", field, traced=False)
     if field.ndim != 2:
         raise ValueError(f"total_variation takes a 2D field; got shape {field.shape}")
-    hx, hy = np.broadcast_to(np.asarray(spacing, float), (2,))
+    hx, hy = _spacing(spacing, 2)
     gx = jnp.diff(field, axis=0)[:, :-1] / hx
     gy = jnp.diff(field, axis=1)[:-1, :] / hy
     return weight * hx * hy * jnp.sum(jnp.sqrt(gx**2 + gy**2 + eps**2))

@@ -23,12 +23,12 @@ from jaxtyping import Array, Float
 from .._figures import save_figure
 from ..solvers import MBBBeam, solve_elasticity_q4
 from ..train import AbstractIterativeSolver, iterate
-from ..validate import array, positive_float, positive_int
+from ..validate import array, output_file, positive_float, positive_int, protocol, real
 
 
 def _cone_filter(x: Float[Array, "nx ny"], rmin: float) -> Float[Array, "nx ny"]:
-    rmin = positive_float("rmin", rmin)
     """`sum_j w_ij x_j` with `w_ij = max(0, rmin - |i - j|)` over neighbouring elements."""
+    rmin = positive_float("rmin", rmin)
     r = int(np.ceil(rmin)) - 1
     out = jnp.zeros_like(x)
     padded = jnp.pad(x, r)
@@ -51,6 +51,10 @@ def compliance(x_phys: Float[Array, "nx ny"], beam: MBBBeam, *, penal: float = 3
                e_min: float = 1e-9, nu: float = 0.3) -> Float[Array, ""]:
     """The compliance `f . u` with `K(x) u = f`, `E(x) = e_min + x^penal (1 - e_min)`
     (modified SIMP). Differentiable in `x_phys` (lineax Cholesky, implicit adjoint)."""
+    protocol("beam", beam, ("nelx", "nely", "edofs", "load"), "a sciopt.solvers.MBBBeam")
+    x_phys = array("x_phys", x_phys, shape=(beam.nelx, beam.nely), traced=False)
+    penal = real("penal", penal, low=0.0, low_inclusive=True)
+    e_min = real("e_min", e_min, low=0.0, high=1.0)
     modulus = e_min + x_phys.reshape(-1) ** penal * (1 - e_min)
     return jnp.dot(beam.load, solve_elasticity_q4(modulus, beam, nu=nu))
 
@@ -71,6 +75,12 @@ class TopologyResult:
 def optimality_criteria(x, dc, dv, volfrac, rmin, *, move=0.2):
     """The OC update of the 88-line code: bisection on the volume multiplier so that the
     filtered design meets `volfrac`, with `move` limits and bounds [0, 1]."""
+    x = array("x", x, ndim=2, traced=False)
+    dc = array("dc", dc, shape=x.shape, traced=False)
+    dv = array("dv", dv, shape=x.shape, traced=False)
+    volfrac = real("volfrac", volfrac, low=0.0, high=1.0, high_inclusive=True)
+    rmin = positive_float("rmin", rmin)
+    move = real("move", move, high=1.0, high_inclusive=True)
 
     def candidate(lam):
         step = x * jnp.sqrt(jnp.maximum(-dc, 0.0) / (dv * lam))
@@ -141,6 +151,7 @@ def simp_mbb(*, nelx: int = 60, nely: int = 20, volfrac: float = 0.5, penal: flo
         raise ValueError(f"volfrac must be in (0, 1); got {volfrac}")
     penal, rmin = positive_float("penal", penal), positive_float("rmin", rmin)
     positive_int("max_iterations", max_iterations)
+    tol_change = positive_float("tol_change", tol_change, allow_zero=True)
     beam = MBBBeam(nelx, nely)
     dtype = jnp.result_type(float)
     x0 = jnp.full((nelx, nely), volfrac, dtype)
@@ -164,6 +175,8 @@ def simp_mbb(*, nelx: int = 60, nely: int = 20, volfrac: float = 0.5, penal: flo
 
 def plot_topology(result: TopologyResult, path: str | Path, *, title: str = "") -> Path:
     """The design (black = solid), mirrored to the full beam, and the compliance history."""
+    protocol("result", result, ("density", "history", "compliance"), "a TopologyResult")
+    path = output_file("path", path, overwrite=True)
     import matplotlib.pyplot as plt
 
     half = result.density.T  # [nely, nelx], row 0 on top

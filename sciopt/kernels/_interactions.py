@@ -166,7 +166,7 @@ class GaussianKernel(eqx.Module):
     bandwidth is an array leaf: a new value does not recompile, and `kernel_matvec`
     differentiates with respect to it."""
 
-    bandwidth: Float[Array, ""]
+    bandwidth: Float[Array, ""] = eqx.field(converter=lambda v: real("bandwidth", v))
 
     def __call__(self, a: Float[Array, " d"], b: Float[Array, " d"]) -> Float[Array, ""]:
         return jnp.exp(-jnp.sum((a - b) ** 2) / (2 * self.bandwidth**2))
@@ -179,7 +179,7 @@ class SquaredDistanceScore(eqx.Module):
     """`s(x, y) = -|x - y|^2 / epsilon` (entropic optimal transport's scaled cost); epsilon
     is an array leaf, as the Gaussian kernel's bandwidth is."""
 
-    epsilon: Float[Array, ""]
+    epsilon: Float[Array, ""] = eqx.field(converter=lambda v: real("epsilon", v))
 
     def __call__(self, a: Float[Array, " d"], b: Float[Array, " d"]) -> Float[Array, ""]:
         return -jnp.sum((a - b) ** 2) / self.epsilon

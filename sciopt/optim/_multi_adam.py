@@ -16,7 +16,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
-from ..validate import positive_float, positive_int
+from ..validate import array, positive_float, positive_int
 
 
 class MultiAdamState(NamedTuple):
@@ -118,4 +118,9 @@ def multi_adam(
 def group_gradients(loss_vector, params: PyTree[Array], *args) -> PyTree[Float[Array, "k ..."]]:
     """`jax.jacrev` of a function returning the vector of group losses: the input MultiAdam
     expects (every leaf gains a leading group axis)."""
+    if not callable(loss_vector):
+        raise ValueError(f"loss_vector must be a function (params, *args) -> [groups]; got "
+                         f"{type(loss_vector).__name__}")
+    params = jax.tree.map(lambda leaf: array("params", leaf, kind="inexact", traced=False),
+                          params)
     return jax.jacrev(loss_vector)(params, *args)

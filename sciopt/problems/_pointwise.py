@@ -11,6 +11,8 @@ from collections.abc import Callable
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from ..validate import protocol
+
 
 @dataclasses.dataclass(frozen=True)
 class PointwiseForm:
@@ -60,6 +62,8 @@ class Characteristics:
 def evolution_form_1d(problem) -> PointwiseForm:
     """The form of `u_t = N[u]` on a periodic interval, from the problem's
     `residual(u, x, t)`, `initial_condition(x)` and one-dimensional domain."""
+    protocol("problem", problem, ("residual", "initial_condition", "domain"),
+             "a 1D evolution problem")
     lo, hi = (float(v[0]) for v in problem.domain.bounds)
 
     def residual(u, z, options=None):
@@ -72,6 +76,8 @@ def evolution_form_1d(problem) -> PointwiseForm:
 def evolution_form_2d(problem) -> PointwiseForm:
     """The form of `u_t = N[u]` on a periodic square, from the problem's
     `residual(u, x, y, t)`, `initial_condition(x, y)` and `square`."""
+    protocol("problem", problem, ("residual", "initial_condition", "square"),
+             "a 2D evolution problem on a periodic square")
     lo, hi = problem.square
 
     def residual(u, z, options=None):
@@ -85,6 +91,7 @@ def steady_form(problem, *, ball: tuple[tuple[float, ...], float] | None = None,
                 laplacian_options: bool = False) -> PointwiseForm:
     """The form of a steady problem with Dirichlet data from its `solution(p)`, from its
     `residual(u, p)` (`residual(u, p, laplacian_options=...)` with `laplacian_options`)."""
+    protocol("problem", problem, ("residual", "solution", "domain"), "a steady problem")
 
     def residual(u, p, options=None):
         if options is None:

@@ -14,6 +14,14 @@ import numpy as np
 from jaxtyping import Array
 
 from ..derivatives import laplacian
+from ..validate import array, positive_int, protocol
+
+_PROBLEM = ("reference", "exact_solution")
+
+
+def _axis(name: str, value: Any) -> np.ndarray:
+    """A grid axis or a list of times: a finite 1-D array of at least one entry."""
+    return np.asarray(array(name, value, ndim=1, min_size=1, traced=False))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +89,13 @@ def on_grid(solution: Callable, coords: dict[str, np.ndarray], t: np.ndarray | N
     """A closed-form `solution` evaluated on a grid: `solution(x, t)` as `[t, x]`,
     `solution(x, y, t)` as `[t, x, y]`, or a steady `solution(p [..., 2])` as `[x, y]`
     (`t` None)."""
+    if not callable(solution):
+        raise ValueError(f"solution must be a function; got {type(solution).__name__}")
+    coords = {k: _axis(f"coords[{k!r}]", v) for k, v in dict(coords).items()}
     if t is None:
         xx, yy = np.meshgrid(coords["x"], coords["y"], indexing="ij")
         return np.asarray(solution(jnp.stack([xx, yy], -1)))
-    t = np.asarray(t)
+    t = _axis("t", t)
     if "y" not in coords:
         return np.asarray(solution(coords["x"][None], t[:, None]))
     xx, yy = np.meshgrid(coords["x"], coords["y"], indexing="ij")
@@ -94,6 +105,8 @@ def on_grid(solution: Callable, coords: dict[str, np.ndarray], t: np.ndarray | N
 def time_1d_run(prob, x: np.ndarray, t: np.ndarray, **kwargs: Any) -> ReferenceRun:
     """`prob.reference` on the 1D grid `x` at times `t` (keyword arguments passed on), with
     `prob.exact_solution` beside it."""
+    protocol("prob", prob, _PROBLEM, "a problem (sciopt.problems.get)")
+    x, t = _axis("x", x), _axis("t", t)
     u = np.asarray(prob.reference({"x": x}, t, **kwargs))[..., 0]
     return ReferenceRun("time_1d", {"x": x}, t, u, prob.exact_solution({"x": x}, t))
 
@@ -101,6 +114,8 @@ def time_1d_run(prob, x: np.ndarray, t: np.ndarray, **kwargs: Any) -> ReferenceR
 def time_2d_run(prob, x: np.ndarray, t: np.ndarray, **kwargs: Any) -> ReferenceRun:
     """`prob.reference` on the square grid `x` x `x` at times `t`, with
     `prob.exact_solution` beside it."""
+    protocol("prob", prob, _PROBLEM, "a problem (sciopt.problems.get)")
+    x, t = _axis("x", x), _axis("t", t)
     coords = {"x": x, "y": x}
     u = np.asarray(prob.reference(coords, t, **kwargs))[..., 0]
     return ReferenceRun("time_2d", coords, t, u, prob.exact_solution(coords, t))
@@ -110,6 +125,8 @@ def steady_2d_run(prob, resolution: int, extras: dict[str, Any] | None = None
                   ) -> ReferenceRun:
     """`prob.reference` on `resolution` nodes per axis of the unit square, with
     `prob.exact_solution` beside it."""
+    protocol("prob", prob, _PROBLEM, "a problem (sciopt.problems.get)")
+    resolution = positive_int("resolution", resolution)
     if resolution < 3:
         raise ValueError(f"resolution must be at least 3 nodes; got {resolution}")
     x = np.linspace(0.0, 1.0, resolution)
@@ -122,6 +139,9 @@ def steady_2d_run(prob, resolution: int, extras: dict[str, Any] | None = None
 def slice_run(prob, resolution: int) -> ReferenceRun:
     """A high-dimensional problem's exact solution on the `(x_1, x_2)` plane through the
     origin (NaN outside the unit ball), with the check of its closed-form Laplacian."""
+    protocol("prob", prob, ("dim", "reference", "domain", "solution_laplacian"),
+             "a high-dimensional problem (sciopt.problems.get)")
+    resolution = positive_int("resolution", resolution)
     x = np.linspace(-1.0, 1.0, resolution)
     xx, yy = np.meshgrid(x, x, indexing="ij")
     points = np.zeros((resolution * resolution, prob.dim))

@@ -13,6 +13,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..geometry import AbstractDomain
+from ..validate import is_concrete
+
+_MISSING = object()
 
 if TYPE_CHECKING:
     from ._pointwise import Characteristics, PointwiseForm
@@ -37,6 +40,22 @@ class Param:
     kind: type = float
     check: Callable[[Any], str | None] | None = None
     choices: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"a parameter's name must be an identifier; got {self.name!r}")
+        if self.kind not in (float, int, str, bool):
+            raise ValueError(f"kind of parameter {self.name!r} must be float, int, str or bool; "
+                             f"got {self.kind!r}")
+        if self.check is not None and not callable(self.check):
+            raise ValueError(f"check of parameter {self.name!r} must be a function value -> "
+                             f"reason or None; got {type(self.check).__name__}")
+        if self.choices is not None and not isinstance(self.choices, tuple | list):
+            raise ValueError(f"choices of parameter {self.name!r} must be a tuple; got "
+                             f"{self.choices!r}")
+        if not isinstance(self.doc, str):
+            raise ValueError(f"doc of parameter {self.name!r} must be a string; got "
+                             f"{type(self.doc).__name__}")
 
     def coerce(self, problem: str, value: Any) -> Any:
         where = f"parameter {self.name!r} of problem {problem!r}"
@@ -103,7 +122,24 @@ class AbstractProblem(eqx.Module):
     """A PDE problem: equation, domain, initial/boundary conditions, parameters, reference.
 
     Concrete problems are registered with `register` and built with `get(name, **params)`.
+    A registered class built directly checks its concrete field values against the same
+    parameter rules (a traced value, inside a caller's jit / vmap / grad, is not checked).
     """
+
+    def __check_init__(self) -> None:
+        entry = next((e for e in _REGISTRY.values() if e.factory is type(self)), None)
+        if entry is None:
+            return
+        for param in entry.params:
+            value = getattr(self, param.name, _MISSING)
+            if value is _MISSING or not is_concrete(value):
+                continue
+            if np.ndim(value) == 0 and hasattr(value, "dtype"):
+                value = value.item()  # a concrete array leaf
+            elif np.ndim(value) != 0:
+                raise ValueError(f"parameter {param.name!r} of problem {entry.name!r} must "
+                                 f"be a scalar; got shape {np.shape(value)}")
+            param.coerce(entry.name, value)
 
     @property
     @abc.abstractmethod
@@ -172,6 +208,14 @@ _REGISTRY: dict[str, _Entry] = {}
 def register(name: str, factory: Callable[..., AbstractProblem], params: tuple[Param, ...], *,
              summary: str, family: str) -> None:
     """Register a problem factory under `name` (called with validated keyword parameters)."""
+    for label, value in (("name", name), ("summary", summary), ("family", family)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{label} must be a non-empty string; got {value!r}")
+    if not callable(factory):
+        raise ValueError(f"factory must be a function or class building the problem from its "
+                         f"parameters; got {type(factory).__name__}")
+    if not isinstance(params, tuple | list) or not all(isinstance(p, Param) for p in params):
+        raise ValueError(f"params must be a tuple of sciopt.problems.Param; got {params!r:.60}")
     if name in _REGISTRY:
         raise ValueError(f"problem {name!r} is already registered")
     _REGISTRY[name] = _Entry(name, factory, tuple(params), summary, family)

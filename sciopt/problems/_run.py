@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._figures import save_figure
-from ..validate import positive_int
+from ..validate import output_file, positive_int, protocol
 from ._reference import ReferenceRun
 from ._registry import AbstractProblem
 
@@ -42,6 +42,8 @@ def run_reference(prob: AbstractProblem, resolution: int, *, num_times: int = 11
 def plot_reference(run: ReferenceRun, title: str, path) -> None:
     """Save a figure of `run`: space-time for 1D, first/last snapshots for 2D evolution,
     the field (and coefficient or error) for steady problems, the slice in high dimension."""
+    protocol("run", run, ("kind", "u", "t", "extras"), "a ReferenceRun (run_reference)")
+    path = output_file("path", path, overwrite=True)
     import matplotlib.pyplot as plt
 
     panels: list[tuple[str, np.ndarray]] = []

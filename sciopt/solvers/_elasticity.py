@@ -14,7 +14,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ..validate import positive_int
+from ..validate import array, positive_int, protocol, real
 
 
 def q4_stiffness(nu: float = 0.3) -> np.ndarray:
@@ -22,6 +22,7 @@ def q4_stiffness(nu: float = 0.3) -> np.ndarray:
     Young's modulus 1 and Poisson ratio `nu`, by 2 x 2 Gauss quadrature (exact here). Local
     node order: counter-clockwise from the lower-left corner `(0,0), (1,0), (1,1), (0,1)`;
     dofs `(u, v)` per node."""
+    nu = float(real("nu", nu, low=-1.0, high=0.5, high_inclusive=True))
     d = np.array([[1, nu, 0], [nu, 1, 0], [0, 0, (1 - nu) / 2]]) / (1 - nu**2)
     corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
     ke = np.zeros((8, 8))
@@ -76,6 +77,8 @@ def solve_elasticity_q4(modulus: Float[Array, " e"], beam: MBBBeam, *, nu: float
                         ) -> Float[Array, " d"]:
     """Nodal displacements `K(E) u = f` for element Young's moduli `modulus` (element order
     of `beam`); the supported dofs are zero. Differentiable in `modulus`."""
+    protocol("beam", beam, ("edofs", "free", "load", "num_dofs"), "a sciopt.solvers.MBBBeam")
+    modulus = array("modulus", modulus, shape=(beam.edofs.shape[0],), traced=False)
     ke = jnp.asarray(q4_stiffness(nu), modulus.dtype)
     rows = jnp.repeat(beam.edofs, 8, axis=1).reshape(-1)
     cols = jnp.tile(beam.edofs, (1, 8)).reshape(-1)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from ..validate import array, one_of, positive_float
+from ..validate import array, is_concrete, one_of, positive_float, positive_int, real
 
 
 def _faces(a: Float[Array, "nx ny"], axis: int) -> Float[Array, "..."]:
@@ -72,6 +72,9 @@ def solve_elliptic_2d(
                          f"{source.shape}")
     lx_, ly_ = (positive_float("lengths[0]", lengths[0]), positive_float("lengths[1]",
                                                                           lengths[1]))
+    k2 = float(real("k2", k2, low=None)) if is_concrete(k2) else k2
+    rtol = positive_float("rtol", rtol)
+    max_steps = positive_int("max_steps", max_steps)
     nx, ny = source.shape
     hx, hy = lx_ / (nx - 1), ly_ / (ny - 1)
     a = jnp.ones_like(source) if coefficient is None else array(

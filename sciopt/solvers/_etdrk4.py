@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex
 
-from ..validate import array, positive_float, positive_int
+from ..validate import array, positive_float, positive_int, protocol, real
 
 
 class ETDRK4Coefficients(eqx.Module):
@@ -35,7 +35,8 @@ def etdrk4_coefficients(linear: Complex[Array, "..."], dt: float, *,
     full circle is used, so dispersive (imaginary) operators are handled too.
     """
     contour_points = positive_int("contour_points", contour_points)
-    linear = jnp.asarray(linear)
+    linear = array("linear", linear, kind="inexact", traced=False)
+    dt = real("dt", dt)
     cdtype = jnp.result_type(linear, jnp.complex64)
     hl = (dt * linear).astype(cdtype)
     r = jnp.exp(2j * jnp.pi * (jnp.arange(contour_points) + 0.5) / contour_points).astype(cdtype)
@@ -55,6 +56,11 @@ def etdrk4_coefficients(linear: Complex[Array, "..."], dt: float, *,
 def etdrk4_step(c: ETDRK4Coefficients, nonlinear: Callable[[Array], Array],
                 v: Complex[Array, "..."]) -> Complex[Array, "..."]:
     """One ETDRK4 step of `v_t = L v + N(v)` in spectral space."""
+    protocol("c", c, ("e", "e2", "q", "f1", "f2", "f3"), "ETDRK4 coefficients "
+             "(etdrk4_coefficients)")
+    if not callable(nonlinear):
+        raise ValueError(f"nonlinear must be a function of v; got {type(nonlinear).__name__}")
+    v = array("v", v, kind="inexact", shape=c.e.shape, traced=False)
     nv = nonlinear(v)
     a = c.e2 * v + c.q * nv
     na = nonlinear(a)

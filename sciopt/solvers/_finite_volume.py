@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..validate import array, one_of, positive_float, positive_int
+from ..validate import array, is_concrete, one_of, positive_float, positive_int, real
 
 
 def _limited_slope(u: Array, limiter: str) -> Array:
@@ -32,6 +32,10 @@ def _godunov_flux(ul: Array, ur: Array) -> Array:
 
 def burgers_rhs(u: Float[Array, " n"], dx: float, nu: float, limiter: str) -> Array:
     """`-d/dx (u^2/2) + nu u_xx` in conservative finite-volume form (periodic)."""
+    u = array("u", u, ndim=1, min_size=1, traced=False)
+    one_of("limiter", limiter, ("minmod", "vanleer"))
+    dx = real("dx", dx) if is_concrete(dx) else dx
+    nu = real("nu", nu, low_inclusive=True) if is_concrete(nu) else nu
     slope = _limited_slope(u, limiter)
     ul = u + 0.5 * slope  # value at the right face of each cell, from the left
     ur = jnp.roll(u - 0.5 * slope, -1)  # from the right

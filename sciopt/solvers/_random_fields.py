@@ -75,6 +75,7 @@ def matern_random_field(key: PRNGKeyArray, grid: PeriodicGrid, *, alpha: float, 
     alpha = positive_float("alpha", alpha)
     tau = positive_float("tau", tau)
     sigma = positive_float("sigma", sigma)
+    _check_grid(grid)
     k2 = sum(k**2 for k in grid.wavenumbers())
     eigenvalues = sigma**2 * (k2 + tau**2) ** (-alpha)
     eigenvalues = jnp.where(k2 == 0, 0.0, eigenvalues)  # no mean mode

@@ -19,7 +19,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray, PyTree
 
-from ..validate import directory, one_of, output_file, positive_int, prng_key
+from ..validate import directory, one_of, output_file, positive_int, prng_key, protocol
 from ._fit import _all_finite, _raw_key, _truncate_metrics, resume_state
 from ._loop import Chunk, run_chunks
 from ._progress import ProgressReporter
@@ -237,6 +237,8 @@ def scan_iterate(solver: AbstractIterativeSolver, num_steps: int, *, key: PRNGKe
     **Returns:** `(state, metrics)` with `metrics[name]` of shape `[num_steps]`.
     """
     prng_key("key", key)
+    protocol("solver", solver, ("init", "step"), "an iterative solver "
+             "(sciopt.train.AbstractIterativeSolver)")
     num_steps = positive_int("num_steps", num_steps, allow_zero=True)
     step_key = _raw_key(key)
     state = solver.init(jax.random.split(step_key)[0])

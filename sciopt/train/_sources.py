@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
+import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray, PyTree
 
 from ..validate import positive_int
@@ -59,6 +60,15 @@ def _leading_size(tree: PyTree[Array]) -> int:
     return sizes.pop()
 
 
+def _numeric(leaf: Any) -> Array:
+    """A data leaf as a JAX array; strings, objects and `None` are refused."""
+    dtype = leaf.dtype if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+    if not (jnp.issubdtype(dtype, jnp.number) or jnp.issubdtype(dtype, jnp.bool_)):
+        raise ValueError(f"data must be arrays of numbers (a pytree of them); got "
+                         f"{type(leaf).__name__} {leaf!r:.40} of dtype {dtype}")
+    return jnp.asarray(leaf)
+
+
 class ArrayBatches(AbstractBatchSource[ArrayBatchState]):
     """Mini-batches drawn without replacement from in-memory arrays, reshuffled each epoch.
 
@@ -76,7 +86,7 @@ class ArrayBatches(AbstractBatchSource[ArrayBatchState]):
     shuffle: bool = eqx.field(static=True)
 
     def __init__(self, data: PyTree[Array], batch_size: int, *, shuffle: bool = True):
-        self.data = jtu.tree_map(jnp.asarray, data)
+        self.data = jtu.tree_map(_numeric, data)
         self.num_samples = _leading_size(self.data)
         self.batch_size = positive_int("batch_size", batch_size)
         if self.batch_size > self.num_samples:
