@@ -25,6 +25,7 @@ al., "Optimal transport tools (OTT)" (2022) for implicit differentiation.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -38,6 +39,7 @@ from sciopt.validate import (
     one_of,
     positive_float,
     positive_int,
+    protocol,
     real,
     require,
 )
@@ -181,6 +183,10 @@ class Sinkhorn(eqx.Module):
         self.momentum_start = positive_int("momentum_start", momentum_start)
         self.implicit_diff = bool(implicit_diff)
         self.throw = bool(throw)
+
+    def solve(self, problem: LinearProblem) -> SinkhornOutput:
+        """The entropic OT of `problem` (what `solve_ot(problem, self)` returns)."""
+        return _solve_sinkhorn(problem, self)
 
     def scaling_iterations(self) -> Int[Array, ""]:
         """Iterations until epsilon scaling reaches the target epsilon."""
@@ -446,24 +452,29 @@ def _implicit_bwd(residuals, grad_obj, perturbed, inputs):
     return grad_problem, grad_solver
 
 
-def solve_ot(problem: LinearProblem, solver: Sinkhorn) -> SinkhornOutput:
-    """Solve the entropic OT `problem` with `solver`.
+def solve_ot(problem: LinearProblem, solver: Any) -> Any:
+    """Solve the OT `problem` with `solver`.
 
     **Arguments:**
 
     - `problem`: a `LinearProblem`.
-    - `solver`: a `Sinkhorn`.
+    - `solver`: any OT solver object, i.e. one with `solve(problem) -> output`: `Sinkhorn`
+      (entropic OT) or one of your own.
 
     **Returns:**
 
-    A `SinkhornOutput`. Differentiable with respect to the points, the cost matrix and the
-    weights (implicitly at convergence by default; see `Sinkhorn.implicit_diff`).
+    The solver's output: a `SinkhornOutput` for `Sinkhorn`, differentiable with respect to
+    the points, the cost matrix and the weights (implicitly at convergence by default; see
+    `Sinkhorn.implicit_diff`).
     """
     if not isinstance(problem, LinearProblem):
         raise ValueError(f"problem must be a flows.LinearProblem; got "
                          f"{type(problem).__name__}")
-    if not isinstance(solver, Sinkhorn):
-        raise ValueError(f"solver must be a flows.Sinkhorn; got {type(solver).__name__}")
+    protocol("solver", solver, ("solve",), "an OT solver (e.g. flows.Sinkhorn)")
+    return solver.solve(problem)
+
+
+def _solve_sinkhorn(problem: LinearProblem, solver: Sinkhorn) -> SinkhornOutput:
     if solver.implicit_diff:
         f, g, errors, k, done = _implicit((problem, solver))
     else:

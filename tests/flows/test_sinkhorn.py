@@ -226,3 +226,21 @@ def test_bad_input_is_rejected_clearly():
     out = flows.solve_ot(flows.LinearProblem(geom, A, B),
                          flows.Sinkhorn(epsilon=0.001, max_iterations=5))
     assert not bool(out.converged) and int(out.iterations) == 5
+
+
+def test_solve_ot_takes_any_solver_with_a_solve_method():
+    """`solve_ot` dispatches on the solver protocol (`solve(problem)`), not on a class: a
+    user's own solver serves, `Sinkhorn.solve` is what `solve_ot` runs, and an object
+    without `solve` is refused by name."""
+    cost = jnp.abs(jnp.linspace(0, 1, 5)[:, None] - jnp.linspace(0, 1, 4)[None, :])
+    problem = flows.LinearProblem(flows.Geometry(cost))
+
+    class NorthWest:
+        def solve(self, problem):
+            return ("north-west", problem.geom.shape)
+
+    assert flows.solve_ot(problem, NorthWest()) == ("north-west", (5, 4))
+    sink = flows.Sinkhorn(epsilon=0.1)
+    np.testing.assert_array_equal(flows.solve_ot(problem, sink).f, sink.solve(problem).f)
+    with pytest.raises(ValueError, match="solver must be an OT solver"):
+        flows.solve_ot(problem, "sinkhorn")
