@@ -190,9 +190,9 @@ class SquaredDistanceScore(eqx.Module):
 
 def gaussian_kernel(bandwidth: float) -> GaussianKernel:
     """The Gaussian kernel `exp(-|x - y|^2 / (2 bandwidth^2))`."""
-    return GaussianKernel(real("bandwidth", bandwidth))
+    return GaussianKernel(bandwidth)  # checked by the field converter
 
 
 def squared_distance_score(epsilon: float) -> SquaredDistanceScore:
     """The score `-|x - y|^2 / epsilon` for `kernel_logsumexp`."""
-    return SquaredDistanceScore(real("epsilon", epsilon))
+    return SquaredDistanceScore(epsilon)  # checked by the field converter
