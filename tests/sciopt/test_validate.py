@@ -132,3 +132,15 @@ def test_sampler_is_checked_without_running_it():
         validate.sampler("s", ok, (8, 2), pairs=True)
     with pytest.raises(ValueError, match="fails when traced"):
         validate.sampler("s", lambda k, n: jnp.ones((n, 2)) @ jnp.ones(3), (8, 2))
+
+
+def test_protocol_checks_the_role_not_the_class():
+    class Grid:
+        def wavenumbers(self):
+            return ()
+
+    grid = Grid()
+    assert validate.protocol("grid", grid, ("wavenumbers",), "a grid") is grid
+    with pytest.raises(ValueError, match=r"grid must be a grid, with wavenumbers; got str "
+                                         r"'periodic'"):
+        validate.protocol("grid", "periodic", ("wavenumbers",), "a grid")

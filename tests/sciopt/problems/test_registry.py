@@ -101,3 +101,19 @@ def test_2d_residual_agrees_with_the_spectral_right_hand_side(name):
     want = jnp.stack([spectral[i, j] for i, j in pts])
     np.testing.assert_allclose(got, want, atol=1e-10)
     assert float(jnp.max(jnp.abs(want))) > 1e-2
+
+
+def test_a_problem_class_built_directly_checks_its_fields_like_get():
+    """`Heat1DPeriodic(nu=-1, ...)` is refused with `get`'s message; a traced field (the
+    problem built inside a caller's vmap) is left to the caller."""
+    with pytest.raises(ValueError, match="parameter 'nu' of problem 'heat1d' must be positive"):
+        problems.Heat1DPeriodic(nu=-1.0, modes=3, t_final=1.0)
+    with pytest.raises(ValueError, match="parameter 'initial' of problem 'advection1d'"):
+        problems.Advection1D(t_final=1.0, c=1.0, initial="square")
+    with pytest.raises(ValueError, match="parameter 'a' of problem 'poisson2d'"):
+        problems.Poisson2D(a=0, b=1)
+    ok = problems.Heat1DPeriodic(nu=jnp.asarray(0.1), modes=3, t_final=1.0)
+    assert ok.parameters == problems.get("heat1d", nu=0.1, modes=3, t_final=1.0).parameters
+    nus = jax.vmap(lambda nu: problems.Heat1DPeriodic(nu=nu, modes=3, t_final=1.0).nu)(
+        jnp.array([0.1, 0.2]))
+    np.testing.assert_allclose(nus, [0.1, 0.2])
