@@ -286,6 +286,9 @@ def wrong_values(value: Any, tmp: Path) -> list[Any]:
             out.append(bad)
         if arr.size and arr.dtype.kind in "fiu":
             out.append(arr[None])
+            # same rank, one more entry along the last axis: a size that disagrees with
+            # the other arguments (points of another dimension, a weight too many)
+            out.append(np.concatenate([arr, arr[..., -1:]], axis=-1))
         return out
     if isinstance(value, dict):
         return [{"no_such_key": 1}, "not a mapping"]
