@@ -103,8 +103,10 @@ def test_sinkhorn_plans_meet_their_marginals_or_say_so(case, eps):
         - np.log(n) - np.log(m)
     err = max(np.abs(np.exp(logsumexp(log_plan, 1)) - 1 / n).sum(),
               np.abs(np.exp(logsumexp(log_plan, 0)) - 1 / m).sum())
-    assert bool(out.converged) and err <= 1e-6
-    assert abs(float(out.errors[int(out.iterations) - 1]) - err) <= 1e-9
+    # converged means the returned plan meets the threshold; otherwise it says so, and the
+    # error it reports is the returned plan's error either way
+    assert bool(out.converged) == (err <= 1e-6 + 1e-9)
+    assert abs(float(out.errors[int(out.iterations) - 1]) - err) <= 1e-9 * max(1.0, err)
     cost = ((x[:, None] - y[None]) ** 2).sum(-1)
     cost[0, 0] = np.nan
     with pytest.raises(ValueError, match="cost_matrix must not contain NaN"):
