@@ -42,6 +42,9 @@ from ._sinkhorn import Sinkhorn as Sinkhorn
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
 from ._sinkhorn import sinkhorn_divergence as sinkhorn_divergence
 from ._sinkhorn import solve_ot as solve_ot
+from ._sparse_ot import SparseOTOutput as SparseOTOutput
+from ._sparse_ot import SparsityConstrained as SparsityConstrained
+from ._sparse_ot import sparse_simplex_projection as sparse_simplex_projection
 from ._svgd import SVGD as SVGD
 from ._svgd import median_bandwidth as median_bandwidth
 from ._svgd import svgd as svgd
@@ -84,6 +87,9 @@ __all__ = [
     "sinkhorn_divergence",
     "SinkhornOutput",
     "solve_ot",
+    "SparseOTOutput",
+    "SparsityConstrained",
+    "sparse_simplex_projection",
     "SqEuclidean",
     "SVGD",
     "svgd",

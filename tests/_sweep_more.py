@@ -40,7 +40,8 @@ EXEMPT: dict[str, str] = {
          "train.AbstractIterativeSolver", "train.AbstractBatchSource"], "abstract base"),
     **dict.fromkeys(
         ["flows.JKOTrajectory", "flows.MinimaxTrajectory", "flows.ParticleTrajectory",
-         "flows.VariationalTrajectory", "flows.SinkhornOutput", "operators.OperatorRun",
+         "flows.VariationalTrajectory", "flows.SinkhornOutput", "flows.SparseOTOutput",
+         "operators.OperatorRun",
          "pinns.PINNRun", "pinns.MarchingResult", "pinns.MarchingPINN", "pinns.TENGResult",
          "inverse.DarcyInverseResult", "inverse.InitialConditionResult",
          "inverse.InverseResult", "inverse.InverseRun", "inverse.TopologyResult",
