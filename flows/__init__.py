@@ -33,6 +33,10 @@ from ._minimax import MinimaxGame as MinimaxGame
 from ._minimax import MinimaxTrajectory as MinimaxTrajectory
 from ._minimax import SymmetricMFL as SymmetricMFL
 from ._minimax import minimax_langevin as minimax_langevin
+from ._mirror_sinkhorn import MirrorSinkhorn as MirrorSinkhorn
+from ._mirror_sinkhorn import MirrorSinkhornOutput as MirrorSinkhornOutput
+from ._mirror_sinkhorn import linear_objective as linear_objective
+from ._mirror_sinkhorn import round_to_polytope as round_to_polytope
 from ._particles import ParticleTrajectory as ParticleTrajectory
 from ._rectified_flow import RectifiedFlow as RectifiedFlow
 from ._rectified_flow import reflow_sampler as reflow_sampler
@@ -69,6 +73,7 @@ __all__ = [
     "jko",
     "JKOTrajectory",
     "langevin",
+    "linear_objective",
     "LightSB",
     "LinearProblem",
     "MeanFieldEnergy",
@@ -77,12 +82,15 @@ __all__ = [
     "minimax_langevin",
     "MinimaxGame",
     "MinimaxTrajectory",
+    "MirrorSinkhorn",
+    "MirrorSinkhornOutput",
     "ornstein_uhlenbeck_law",
     "ParticleTrajectory",
     "PointCloud",
     "porous_medium_conjugate",
     "RectifiedFlow",
     "reflow_sampler",
+    "round_to_polytope",
     "Sinkhorn",
     "sinkhorn_divergence",
     "SinkhornOutput",

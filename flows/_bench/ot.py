@@ -29,7 +29,7 @@ import flows  # noqa: E402
 from sciopt.bench import compiled_memory  # noqa: E402
 from sciopt.bench.plots import figure, save
 
-from . import sparse_ot
+from . import mirror, sparse_ot
 
 GiB = 2**30
 THRESHOLD = 1e-3
@@ -210,6 +210,9 @@ def run(config: dict) -> dict:
                      f"n = m = {big}, d = 3; {wall / iters:.3f} s/iteration; planned "
                      f"memory {memory / GiB:.3f} GiB (dense cost matrix: "
                      f"{big * big * 8 / GiB:.1f} GiB)" if memory else "memory unknown"])
+        mirror_rows, slopes = mirror.rows(quick)
+        for case, slope in slopes.items():
+            print(f"ot: mirror sinkhorn {case}: slope {slope:.3f}", flush=True)
         sparse_rows, sparse_notes = sparse_ot.rows(quick, repeats)
         for r in sparse_rows:
             print(f"ot: sparse k={r[0]} {r[1]} {r[2]}: semi-dual {r[5]:.6f}, marginal error "
@@ -223,6 +226,18 @@ def run(config: dict) -> dict:
     ax.set_ylabel("wall time to marginal error <= 1e-3 (s)")
     ax.set_title(f"Sinkhorn, n = m = {n}, d = 2, epsilon = {eps}")
     png = save(fig, out_dir / "ot_speed.png")
+    fig, ax = figure()
+    for case in slopes:
+        pts = [r for r in mirror_rows if r[0] == case]
+        ax.loglog([r[1] for r in pts], [r[3] for r in pts], "o-",
+                  label=f"{case} (slope {slopes[case]:.2f})")
+    ts = np.array(sorted({r[1] for r in mirror_rows}))
+    ax.loglog(ts, mirror_rows[0][3] * (ts / ts[0]) ** -0.5, "k--", label="T^(-1/2)")
+    ax.set_xlabel("horizon T (iterations)")
+    ax.set_ylabel("objective gap of the rounded plan")
+    ax.set_title("Mirror Sinkhorn")
+    ax.legend(fontsize=8)
+    mirror_png = save(fig, out_dir / "ot_mirror_sinkhorn.png")
     summary = ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items())
     return {
         "title": "Optimal transport: Sinkhorn (flows.solve_ot)",
@@ -252,8 +267,14 @@ def run(config: dict) -> dict:
             "rows": sparse_rows,
             "notes": (sparse_ot.__doc__.split("\n\n")[1].replace("\n", " ") + " "
                       + " ".join(sparse_notes)),
+        }, {
+            "title": "Mirror Sinkhorn: objective gap against the horizon",
+            "columns": ["case", "horizon T", "wall (s)", "gap of the rounded plan",
+                        "marginal L1 error of the average", "note"],
+            "rows": mirror_rows,
+            "notes": mirror.__doc__.replace("\n", " "),
         }],
         "metrics": {"time_ratios": ratios, "pot_agreement": agreement,
-                    "sparse_toy": sparse_rows},
-        "figures": [png],
+                    "sparse_toy": sparse_rows, "mirror_sinkhorn_slopes": slopes},
+        "figures": [png, mirror_png],
     }
