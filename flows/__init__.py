@@ -41,6 +41,9 @@ from ._particles import ParticleTrajectory as ParticleTrajectory
 from ._rectified_flow import RectifiedFlow as RectifiedFlow
 from ._rectified_flow import reflow_sampler as reflow_sampler
 from ._rectified_flow import train_rectified_flow as train_rectified_flow
+from ._schatten_ot import SchattenOT as SchattenOT
+from ._schatten_ot import SchattenOTOutput as SchattenOTOutput
+from ._schatten_ot import schatten_norm as schatten_norm
 from ._sinkhorn import LinearProblem as LinearProblem
 from ._sinkhorn import Sinkhorn as Sinkhorn
 from ._sinkhorn import SinkhornOutput as SinkhornOutput
@@ -91,6 +94,9 @@ __all__ = [
     "RectifiedFlow",
     "reflow_sampler",
     "round_to_polytope",
+    "SchattenOT",
+    "SchattenOTOutput",
+    "schatten_norm",
     "Sinkhorn",
     "sinkhorn_divergence",
     "SinkhornOutput",

@@ -25,6 +25,7 @@ REDUCED = {"fit_with_checkpoints.py": ["--steps", "60"], "bridges.py": ["--steps
            "kernel_density.py": ["--points", "2000"],
            "mirror_sinkhorn.py": ["--points", "12", "--horizons", "50,200"],
            "entropic_map.py": ["--points", "300"],
+           "schatten_transport.py": ["--points", "16"],
            "mean_field_langevin.py": ["--particles", "100", "--t1", "0.3", "--svgd-steps",
                                       "50"],
            "darcy_inverse.py": ["--resolution", "13", "--observations", "20", "--max-steps",
