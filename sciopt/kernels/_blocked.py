@@ -25,6 +25,12 @@ Pairwise = Callable[[Float[Array, " d"], Float[Array, " d"]], Float[Array, ""]]
 
 MAX_COLUMN_BLOCKS = 64
 _STRIP_ELEMENTS = 2**26  # default rows x m per row strip: 256 MiB in float32
+# On CPU a block should stay in the core's cache: 2^18 pair values (1 MiB in float32), as
+# thin row blocks against wide column blocks. Measured on 2 cores (d = 2, float32, one
+# logsumexp pass): n = m = 4096 6.9 ms against 29 ms with the accelerator default,
+# 16 384: 107 ms against 251 ms, 50 000: 1.18 s against 1.84 s.
+_CPU_BLOCK_ELEMENTS = 2**18
+_CPU_COLUMN_BLOCK = 4096
 
 
 def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int,
@@ -36,10 +42,14 @@ def block_sizes(block_size: int | tuple[int, int] | None, n: int, m: int,
     widest temporary (1 for the built-in kernels' `block`, d for a generic function mapped
     over the pairs, whose gradient forms a d-vector per pair). `None` picks column blocks of
     at least 1024 points, few enough (at most `MAX_COLUMN_BLOCKS`) to unroll, and row blocks
-    (8 to 4096) that keep the row strip near 64M values. Both are capped at the array
-    sizes.
+    (8 to 4096) that keep the row strip near 64M values; on the CPU backend column blocks of
+    at least 4096 points and row blocks that keep one block near 2^18 values (in cache).
+    Both are capped at the array sizes.
     """
-    if block_size is None:
+    if block_size is None and jax.default_backend() == "cpu":
+        by = max(_CPU_COLUMN_BLOCK, -(-m // MAX_COLUMN_BLOCKS))
+        bx = min(4096, max(8, _CPU_BLOCK_ELEMENTS // max(min(by, m) * width, 1)))
+    elif block_size is None:
         by = max(1024, -(-m // MAX_COLUMN_BLOCKS))
         bx = min(4096, max(8, _STRIP_ELEMENTS // max(m * width, 1)))
     elif isinstance(block_size, tuple):
