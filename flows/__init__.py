@@ -41,6 +41,9 @@ from ._particles import ParticleTrajectory as ParticleTrajectory
 from ._rectified_flow import RectifiedFlow as RectifiedFlow
 from ._rectified_flow import reflow_sampler as reflow_sampler
 from ._rectified_flow import train_rectified_flow as train_rectified_flow
+from ._router import Routing as Routing
+from ._router import SparseMoE as SparseMoE
+from ._router import SparseRouter as SparseRouter
 from ._schatten_ot import SchattenOT as SchattenOT
 from ._schatten_ot import SchattenOTOutput as SchattenOTOutput
 from ._schatten_ot import schatten_norm as schatten_norm
@@ -94,6 +97,7 @@ __all__ = [
     "RectifiedFlow",
     "reflow_sampler",
     "round_to_polytope",
+    "Routing",
     "SchattenOT",
     "SchattenOTOutput",
     "schatten_norm",
@@ -101,7 +105,9 @@ __all__ = [
     "sinkhorn_divergence",
     "SinkhornOutput",
     "solve_ot",
+    "SparseMoE",
     "SparseOTOutput",
+    "SparseRouter",
     "SparsityConstrained",
     "sparse_simplex_projection",
     "SqEuclidean",

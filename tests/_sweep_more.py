@@ -41,7 +41,7 @@ EXEMPT: dict[str, str] = {
     **dict.fromkeys(
         ["flows.JKOTrajectory", "flows.MinimaxTrajectory", "flows.ParticleTrajectory",
          "flows.VariationalTrajectory", "flows.SinkhornOutput", "flows.SparseOTOutput",
-         "flows.MirrorSinkhornOutput", "flows.SchattenOTOutput",
+         "flows.MirrorSinkhornOutput", "flows.SchattenOTOutput", "flows.Routing",
          "operators.OperatorRun",
          "pinns.PINNRun", "pinns.MarchingResult", "pinns.MarchingPINN", "pinns.TENGResult",
          "inverse.DarcyInverseResult", "inverse.InitialConditionResult",
