@@ -75,7 +75,34 @@ def _round(plan, a, b):
     return plan + jnp.outer(ea, eb) / jnp.maximum(jnp.sum(ea), tiny)
 
 
-class MirrorSinkhornOutput(eqx.Module):
+class DensePlanOutput(eqx.Module):
+    """What the dense-plan OT solvers' outputs share: `plan` `[n, m]` and `problem`, with
+    `matrix`, `marginals`, `marginal_error` and `transport_cost`."""
+
+    plan: eqx.AbstractVar[Float[Array, "n m"]]
+    problem: eqx.AbstractVar[eqx.Module]
+
+    @property
+    def matrix(self) -> Float[Array, "n m"]:
+        return self.plan
+
+    @property
+    def marginals(self) -> tuple[Float[Array, " n"], Float[Array, " m"]]:
+        """`(P 1, P^T 1)` of the returned plan."""
+        return self.plan.sum(1), self.plan.sum(0)
+
+    @property
+    def marginal_error(self) -> Float[Array, ""]:
+        """`|P 1 - a|_1 + |P^T 1 - b|_1` of the returned plan."""
+        return _marginal_error(self.plan, self.problem.a, self.problem.b)
+
+    @property
+    def transport_cost(self) -> Float[Array, ""]:
+        """`<C, P>` of the returned plan."""
+        return jnp.sum(self.plan * self.problem.geom.cost_matrix())
+
+
+class MirrorSinkhornOutput(DensePlanOutput):
     """The result of `solve_ot(problem, MirrorSinkhorn(...))`.
 
     **Fields:**
@@ -98,28 +125,9 @@ class MirrorSinkhornOutput(eqx.Module):
     problem: eqx.Module
 
     @property
-    def matrix(self) -> Float[Array, "n m"]:
-        return self.plan
-
-    @property
-    def marginals(self) -> tuple[Float[Array, " n"], Float[Array, " m"]]:
-        """`(P 1, P^T 1)` of the averaged plan."""
-        return self.plan.sum(1), self.plan.sum(0)
-
-    @property
-    def marginal_error(self) -> Float[Array, ""]:
-        """`|P 1 - a|_1 + |P^T 1 - b|_1` of the averaged plan."""
-        return _marginal_error(self.plan, self.problem.a, self.problem.b)
-
-    @property
     def rounded(self) -> Float[Array, "n m"]:
         """The averaged plan rounded onto the transport polytope (`round_to_polytope`)."""
         return _round(self.plan, self.problem.a, self.problem.b)
-
-    @property
-    def transport_cost(self) -> Float[Array, ""]:
-        """`<C, P>` of the averaged plan."""
-        return jnp.sum(self.plan * self.problem.geom.cost_matrix())
 
 
 def _marginal_error(plan, a, b):
@@ -218,5 +226,6 @@ class MirrorSinkhorn(eqx.Module):
         plan = require(total_plan / weight, jnp.all(jnp.isfinite(objectives)),
                        "MirrorSinkhorn: the objective became NaN or Inf (check objective / "
                        "gradient and the step size)")
-        return MirrorSinkhornOutput(plan, jnp.exp(log_plan), objectives, errors,
-                                    jnp.asarray(total), problem)
+        return MirrorSinkhornOutput(plan=plan, last=jnp.exp(log_plan), objectives=objectives,
+                                    errors=errors, iterations=jnp.asarray(total),
+                                    problem=problem)

@@ -33,6 +33,8 @@ from jaxtyping import Array, Float, Int
 
 from sciopt.validate import array, one_of, positive_int, protocol, real
 
+from ._mirror_sinkhorn import DensePlanOutput
+
 TARGETS = ("plan", "displacement", "cross_covariance")
 
 
@@ -80,7 +82,7 @@ def _subgradient(matrix, p):
     return (u * w) @ vt
 
 
-class SchattenOTOutput(eqx.Module):
+class SchattenOTOutput(DensePlanOutput):
     """The result of `solve_ot(problem, SchattenOT(...))`.
 
     **Fields:** `plan` `[n, m]` (the iterate of lowest objective), `image` (`L(plan)`),
@@ -97,21 +99,6 @@ class SchattenOTOutput(eqx.Module):
     errors: Float[Array, " iterations"]
     best: Int[Array, ""]
     problem: eqx.Module
-
-    @property
-    def matrix(self) -> Float[Array, "n m"]:
-        return self.plan
-
-    @property
-    def transport_cost(self) -> Float[Array, ""]:
-        """`<C, P>` of the returned plan."""
-        return jnp.sum(self.plan * self.problem.geom.cost_matrix())
-
-    @property
-    def marginal_error(self) -> Float[Array, ""]:
-        """`|P 1 - a|_1 + |P^T 1 - b|_1` of the returned plan."""
-        return (jnp.sum(jnp.abs(self.plan.sum(1) - self.problem.a))
-                + jnp.sum(jnp.abs(self.plan.sum(0) - self.problem.b)))
 
 
 class SchattenOT(eqx.Module):
@@ -238,5 +225,7 @@ class SchattenOT(eqx.Module):
         (_, plan, _, best), (objectives, errors) = jax.lax.scan(
             step, start, jnp.arange(self.iterations))
         fitted = image(plan)
-        return SchattenOTOutput(plan, fitted, jnp.linalg.svd(fitted, compute_uv=False),
-                                objectives, errors, best, problem)
+        return SchattenOTOutput(plan=plan, image=fitted,
+                                singular_values=jnp.linalg.svd(fitted, compute_uv=False),
+                                objectives=objectives, errors=errors, best=best,
+                                problem=problem)
