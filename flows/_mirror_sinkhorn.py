@@ -27,6 +27,8 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from sciopt.validate import array, one_of, positive_int, prng_key, real, require
 
+from ._sinkhorn import dense_balanced
+
 SCHEDULES = ("horizon", "decreasing")
 
 
@@ -184,12 +186,8 @@ class MirrorSinkhorn(eqx.Module):
     def solve(self, problem) -> MirrorSinkhornOutput:
         """Run the `iterations` steps on `problem` (what `solve_ot(problem, self)`
         returns)."""
-        if not problem.balanced:
-            raise ValueError("MirrorSinkhorn solves balanced problems; got finite "
-                             f"rho_a = {problem.rho_a} / rho_b = {problem.rho_b}")
-        cost = problem.geom.cost_matrix()
+        cost, a, b = dense_balanced(problem, "MirrorSinkhorn")
         dtype = cost.dtype
-        a, b = problem.a.astype(dtype), problem.b.astype(dtype)
         log_a, log_b = jnp.log(a), jnp.log(b)
         total = self.iterations
         eta = self.step_size.astype(dtype)

@@ -34,6 +34,7 @@ from jaxtyping import Array, Float, Int
 from sciopt.validate import array, one_of, positive_int, protocol, real
 
 from ._mirror_sinkhorn import DensePlanOutput
+from ._sinkhorn import dense_balanced
 
 TARGETS = ("plan", "displacement", "cross_covariance")
 
@@ -170,12 +171,8 @@ class SchattenOT(eqx.Module):
     def solve(self, problem) -> SchattenOTOutput:
         """Mirror descent with Sinkhorn projections on `problem` (what
         `solve_ot(problem, self)` returns)."""
-        if not problem.balanced:
-            raise ValueError("SchattenOT solves balanced problems; got finite "
-                             f"rho_a = {problem.rho_a} / rho_b = {problem.rho_b}")
-        cost = problem.geom.cost_matrix()
+        cost, a, b = dense_balanced(problem, "SchattenOT")
         dtype = cost.dtype
-        a, b = problem.a.astype(dtype), problem.b.astype(dtype)
         log_a, log_b = jnp.log(a), jnp.log(b)
         lam, eta = self.lam.astype(dtype), self.step_size.astype(dtype)
         tol = self.inner_threshold.astype(dtype)

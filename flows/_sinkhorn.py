@@ -122,6 +122,16 @@ class LinearProblem(eqx.Module):
         return math.isinf(self.rho_a) and math.isinf(self.rho_b)
 
 
+def dense_balanced(problem: LinearProblem, solver: str):
+    """`(cost [n, m], a, b)` of a balanced `problem`, weights in the cost's dtype: the start of
+    every solver that works on the dense plan; `solver` names it in the error."""
+    if not problem.balanced:
+        raise ValueError(f"{solver} solves balanced problems; got finite rho_a = "
+                         f"{problem.rho_a} / rho_b = {problem.rho_b}")
+    cost = problem.geom.cost_matrix()
+    return cost, problem.a.astype(cost.dtype), problem.b.astype(cost.dtype)
+
+
 class Sinkhorn(eqx.Module):
     """Log-domain Sinkhorn with epsilon scaling and momentum.
 

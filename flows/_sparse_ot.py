@@ -35,6 +35,8 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from sciopt.validate import array, one_of, positive_int, real
 
+from ._sinkhorn import dense_balanced
+
 FORMULATIONS = ("semi-dual", "dual")
 _WINDOW = 25  # iterations over which `tolerance` measures progress
 
@@ -206,13 +208,10 @@ class SparsityConstrained(eqx.Module):
     def solve(self, problem) -> SparseOTOutput:
         """The sparsity-constrained OT of `problem` (what `solve_ot(problem, self)`
         returns)."""
-        if not problem.balanced:
-            raise ValueError("SparsityConstrained solves balanced problems; got finite "
-                             f"rho_a = {problem.rho_a} / rho_b = {problem.rho_b}")
-        cost_t = problem.geom.cost_matrix().T  # [m, n]: one row per column of the plan
+        cost, a, b = dense_balanced(problem, "SparsityConstrained")
+        cost_t = cost.T  # [m, n]: one row per column of the plan
         n, m = problem.geom.shape
         dtype = cost_t.dtype
-        a, b = problem.a.astype(dtype), problem.b.astype(dtype)
         k = min(self.k, n)
         gamma = self.gamma.astype(dtype)
         # a column of zero mass has a zero column in the plan (and no say in the objective)
