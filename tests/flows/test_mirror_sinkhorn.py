@@ -108,3 +108,13 @@ def test_bad_problems_and_oracles_raise():
     with pytest.raises(ValueError, match="objective became NaN"):
         flows.solve_ot(PROBLEM, flows.MirrorSinkhorn(
             4, objective=lambda p, c: jnp.sum(p * c) + jnp.log(-1.0)))
+
+
+def test_jit_and_vmap_over_the_step_size():
+    def value(eta):
+        return flows.solve_ot(PROBLEM, flows.MirrorSinkhorn(20, eta)).objectives[-1]
+
+    etas = jnp.array([2.0, 5.0])
+    batched = jax.jit(jax.vmap(value))(etas)
+    for eta, got in zip(etas, batched, strict=True):
+        np.testing.assert_allclose(got, value(float(eta)), rtol=1e-12)
